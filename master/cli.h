@@ -1,0 +1,27 @@
+#pragma once
+// `sluice` command line. Exit codes: 0 success, 1 invalid configuration, 2 usage error.
+
+#include <string>
+#include <vector>
+
+namespace sluice::master {
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_config_invalid = 1;
+inline constexpr int exit_usage = 2;
+
+struct cli_options {
+  std::vector<std::string> config_paths;
+  bool check = false;
+  bool dump_config = false;
+  bool quiet = false;
+  bool version = false;
+  bool help = false;
+  std::string pidfile;
+  std::string help_text;
+};
+
+// Parses argv; on a usage error prints why to stderr and returns false.
+bool parse_cli(int argc, char** argv, cli_options& out);
+
+}  // namespace sluice::master

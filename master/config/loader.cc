@@ -1,0 +1,47 @@
+#include "master/config/loader.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace sluice::master::config {
+
+std::vector<std::string> expand_config_paths(const std::vector<std::string>& paths,
+                                             diagnostics& diag) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> in_dir;
+      for (const auto& entry : fs::directory_iterator(p, ec)) {
+        if (entry.path().extension() == ".cfg" && !entry.is_directory()) {
+          in_dir.push_back(entry.path().string());
+        }
+      }
+      if (ec) diag.error({p, 0}, "cannot list folder " + p + ": " + ec.message());
+      std::sort(in_dir.begin(), in_dir.end());
+      files.insert(files.end(), in_dir.begin(), in_dir.end());
+    } else {
+      files.push_back(p);
+    }
+  }
+  return files;
+}
+
+bool read_file(const std::string& path, std::string& out, diagnostics& diag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diag.error({}, "cannot open configuration file '" + path + "': " + std::strerror(errno));
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+}  // namespace sluice::master::config
