@@ -9,16 +9,16 @@ namespace sluice::master {
 bool parse_cli(int argc, char** argv, cli_options& out) {
   namespace po = boost::program_options;
   po::options_description visible("Usage: sluice -f FILE|DIR [-f ...] [options]\nOptions");
-  visible.add_options()
-      ("config,f", po::value<std::vector<std::string>>(&out.config_paths),
-       "configuration file, or folder whose *.cfg files load in name order (repeatable)")
-      ("check,c", po::bool_switch(&out.check), "check the configuration and exit")
-      ("dump-config", po::bool_switch(&out.dump_config),
-       "print the compiled configuration (protobuf text format) and exit")
-      ("pidfile,p", po::value<std::string>(&out.pidfile), "write the master's pid to this file")
-      ("quiet,q", po::bool_switch(&out.quiet), "print errors only")
-      ("version,v", po::bool_switch(&out.version), "print the version and exit")
-      ("help,h", po::bool_switch(&out.help), "print this help and exit");
+  visible.add_options()(
+      "config,f", po::value<std::vector<std::string>>(&out.config_paths),
+      "configuration file, or folder whose *.cfg files load in name order (repeatable)")(
+      "check,c", po::bool_switch(&out.check), "check the configuration and exit")(
+      "dump-config", po::bool_switch(&out.dump_config),
+      "print the compiled configuration (protobuf text format) and exit")(
+      "pidfile,p", po::value<std::string>(&out.pidfile), "write the master's pid to this file")(
+      "quiet,q", po::bool_switch(&out.quiet), "print errors only")(
+      "version,v", po::bool_switch(&out.version), "print the version and exit")(
+      "help,h", po::bool_switch(&out.help), "print this help and exit");
   std::ostringstream help;
   help << visible << "\nExit codes: 0 success, 1 invalid configuration, 2 usage error.\n";
   out.help_text = help.str();
@@ -27,7 +27,8 @@ bool parse_cli(int argc, char** argv, cli_options& out) {
     po::store(po::command_line_parser(argc, argv).options(visible).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    std::cerr << "sluice: " << e.what() << "\n" << "Try 'sluice --help'.\n";
+    std::cerr << "sluice: " << e.what() << "\n"
+              << "Try 'sluice --help'.\n";
     return false;
   }
   return true;

@@ -1,11 +1,12 @@
 #include "master/config/acl.h"
 
 #include <array>
-#include <fstream>
+#include <sstream>
 
 #include "master/config/address.h"
 #include "master/config/keywords.h"
 #include "master/config/lexer.h"
+#include "master/config/loader.h"
 #include "master/config/suggest.h"
 #include "master/config/units.h"
 
@@ -60,8 +61,7 @@ constexpr fetch_def fetches[] = {
      true},
     {"res.hdr_cnt", pb::FETCH_RES_HDR_CNT, pb::SAMPLE_INT, arg_rule::optional, scope::response,
      true},
-    {"shdr_cnt", pb::FETCH_RES_HDR_CNT, pb::SAMPLE_INT, arg_rule::optional, scope::response,
-     true},
+    {"shdr_cnt", pb::FETCH_RES_HDR_CNT, pb::SAMPLE_INT, arg_rule::optional, scope::response, true},
     {"req.len", pb::FETCH_REQ_LEN, pb::SAMPLE_INT, arg_rule::none, scope::request, false},
     {"req_len", pb::FETCH_REQ_LEN, pb::SAMPLE_INT, arg_rule::none, scope::request, false},
     {"always_true", pb::FETCH_ALWAYS_TRUE, pb::SAMPLE_BOOL, arg_rule::none, scope::connection,
@@ -94,10 +94,10 @@ struct match_name {
 };
 
 constexpr match_name match_names[] = {
-    {"str", pb::MATCH_STR},   {"beg", pb::MATCH_BEG}, {"end", pb::MATCH_END},
-    {"sub", pb::MATCH_SUB},   {"reg", pb::MATCH_REG}, {"found", pb::MATCH_FOUND},
-    {"len", pb::MATCH_LEN},   {"dom", pb::MATCH_DOM}, {"dir", pb::MATCH_DIR},
-    {"ip", pb::MATCH_IP},     {"int", pb::MATCH_INT}, {"bool", pb::MATCH_BOOL},
+    {"str", pb::MATCH_STR}, {"beg", pb::MATCH_BEG}, {"end", pb::MATCH_END},
+    {"sub", pb::MATCH_SUB}, {"reg", pb::MATCH_REG}, {"found", pb::MATCH_FOUND},
+    {"len", pb::MATCH_LEN}, {"dom", pb::MATCH_DOM}, {"dir", pb::MATCH_DIR},
+    {"ip", pb::MATCH_IP},   {"int", pb::MATCH_INT}, {"bool", pb::MATCH_BOOL},
 };
 
 const fetch_def* find_fetch(std::string_view name) {
@@ -146,8 +146,8 @@ resolved_fetch resolve_fetch(std::string_view name) {
 std::vector<std::string_view> fetch_names() {
   std::vector<std::string_view> names;
   for (const auto& f : fetches) names.push_back(f.name);
-  for (auto n : {"path_beg", "path_end", "path_sub", "path_reg", "path_dir", "hdr_beg",
-                 "hdr_end", "hdr_sub", "hdr_reg", "hdr_dom", "url_beg", "url_sub", "url_reg"}) {
+  for (auto n : {"path_beg", "path_end", "path_sub", "path_reg", "path_dir", "hdr_beg", "hdr_end",
+                 "hdr_sub", "hdr_reg", "hdr_dom", "url_beg", "url_sub", "url_reg"}) {
     names.push_back(n);
   }
   return names;
@@ -195,11 +195,14 @@ bool parse_int_pattern(const line_context& ctx, const std::string& v, pb::IntRan
 // Reads `-f FILE` patterns: one per line, blank lines and `#` comments skipped.
 bool read_pattern_file(const line_context& ctx, const std::string& path,
                        std::vector<std::string>& out) {
-  std::ifstream in(path);
-  if (!in) {
-    ctx.error("cannot read ACL pattern file '" + path + "'");
+  diagnostics local;
+  std::string text;
+  if (!ctx.st.files_allowed || !read_file(path, text, local)) {
+    ctx.error("cannot read ACL pattern file '" + path + "'" +
+              (ctx.st.files_allowed ? "" : ": file access is disabled"));
     return false;
   }
+  std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     size_t a = line.find_first_not_of(" \t\r");
@@ -241,8 +244,7 @@ std::string_view predefined_acl(std::string_view name) {
   return {};
 }
 
-bool parse_acl_term(const line_context& ctx, std::span<const std::string> words,
-                    pb::AclTerm& out) {
+bool parse_acl_term(const line_context& ctx, std::span<const std::string> words, pb::AclTerm& out) {
   if (words.empty()) {
     ctx.error("ACL is missing its fetch (e.g. 'path_beg /api')");
     return false;
@@ -317,8 +319,9 @@ bool parse_acl_term(const line_context& ctx, std::span<const std::string> words,
     } else if (f == "-n") {
     } else if (f == "-m") {
       if (i + 1 >= words.size()) {
-        ctx.error("'-m' expects a match method (str, beg, end, sub, reg, found, len, dom, dir, "
-                  "ip, int, bool)");
+        ctx.error(
+            "'-m' expects a match method (str, beg, end, sub, reg, found, len, dom, dir, "
+            "ip, int, bool)");
         return false;
       }
       const std::string& m = words[++i];
@@ -330,7 +333,8 @@ bool parse_acl_term(const line_context& ctx, std::span<const std::string> words,
         }
       }
       if (!found) {
-        ctx.error("unknown match method '" + m + "' after '-m' (expected str, beg, end, sub, reg, "
+        ctx.error("unknown match method '" + m +
+                  "' after '-m' (expected str, beg, end, sub, reg, "
                   "found, len, dom, dir, ip, int, bool)");
         return false;
       }
@@ -460,8 +464,10 @@ std::optional<uint32_t> lookup_acl(const line_context& ctx, const std::string& n
     for (auto n : {"TRUE", "FALSE", "HTTP", "METH_GET", "METH_POST", "LOCALHOST"}) {
       names.push_back(n);
     }
-    ctx.error("unknown ACL '" + name + "' in condition (ACLs must be declared before the line "
-              "that uses them)" + did_you_mean(name, names));
+    ctx.error("unknown ACL '" + name +
+              "' in condition (ACLs must be declared before the line "
+              "that uses them)" +
+              did_you_mean(name, names));
     return std::nullopt;
   }
   lexed_line body = split_words(def);
@@ -536,8 +542,9 @@ bool parse_condition(const line_context& ctx, size_t first, bool response, pb::C
       size_t close = i + 1;
       while (close < w.size() && w[close] != "}") ++close;
       if (close >= w.size()) {
-        ctx.error("missing '}' to close the anonymous ACL (braces need spaces around them: "
-                  "'{ path_beg /api }')");
+        ctx.error(
+            "missing '}' to close the anonymous ACL (braces need spaces around them: "
+            "'{ path_beg /api }')");
         return false;
       }
       pb::AclTerm term;
@@ -549,9 +556,10 @@ bool parse_condition(const line_context& ctx, size_t first, bool response, pb::C
       p.acls.push_back(std::move(acl));
       i = close;
     } else if (word.starts_with("{") || word.ends_with("}")) {
-      ctx.error("anonymous ACL braces need spaces around them: write '{ " +
-                std::string(word.starts_with("{") ? word.substr(1) : word.substr(0, word.size() - 1)) +
-                " ... }'");
+      ctx.error(
+          "anonymous ACL braces need spaces around them: write '{ " +
+          std::string(word.starts_with("{") ? word.substr(1) : word.substr(0, word.size() - 1)) +
+          " ... }'");
       return false;
     } else if (word == "if" || word == "unless") {
       ctx.error("unexpected '" + word + "' inside a condition");
@@ -562,7 +570,8 @@ bool parse_condition(const line_context& ctx, size_t first, bool response, pb::C
     }
     const pb::Acl& acl = p.acls[*index];
     if (!response && acl_is_response_only(acl)) {
-      ctx.warning("ACL '" + acl.name() + "' only involves response fetches, so it never matches "
+      ctx.warning("ACL '" + acl.name() +
+                  "' only involves response fetches, so it never matches "
                   "while processing a request");
     }
     if (acl_needs_http(acl)) note_http_only(ctx);
@@ -578,6 +587,8 @@ bool parse_condition(const line_context& ctx, size_t first, bool response, pb::C
   return true;
 }
 
-void note_http_only(const line_context& ctx) { ctx.proxy().note_http_only(ctx.where, ctx.words[0]); }
+void note_http_only(const line_context& ctx) {
+  ctx.proxy().note_http_only(ctx.where, ctx.words[0]);
+}
 
 }  // namespace sluice::master::config

@@ -66,8 +66,8 @@ parsed<uint32_t> parse_port(std::string_view p, std::string_view whole) {
   parsed<uint32_t> r;
   auto v = parse_int(p, 1, 65535);
   if (!v) {
-    r.error = "invalid port '" + std::string(p) + "' in '" + std::string(whole) +
-              "' (expected 1..65535)";
+    r.error =
+        "invalid port '" + std::string(p) + "' in '" + std::string(whole) + "' (expected 1..65535)";
     return r;
   }
   r.value = static_cast<uint32_t>(v.value);
@@ -229,7 +229,8 @@ parsed<sluice::config::IpNet> parse_ip_net(std::string_view word) {
     unsigned char m[4];
     if (!v6 && mask.find('.') != std::string_view::npos &&
         inet_pton(AF_INET, std::string(mask).c_str(), m) == 1) {
-      uint32_t bits = (uint32_t(m[0]) << 24) | (uint32_t(m[1]) << 16) | (uint32_t(m[2]) << 8) | m[3];
+      uint32_t bits =
+          (uint32_t(m[0]) << 24) | (uint32_t(m[1]) << 16) | (uint32_t(m[2]) << 8) | m[3];
       prefix = 0;
       while (prefix < 32 && (bits & (0x80000000u >> prefix))) ++prefix;
       if (prefix < 32 && (bits << prefix) != 0) {

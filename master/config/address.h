@@ -13,13 +13,13 @@
 namespace sluice::master::config {
 
 struct endpoint {
-  std::string host;        // "" = any IPv4 for a bind; numeric or a name for a server
+  std::string host;  // "" = any IPv4 for a bind; numeric or a name for a server
   uint32_t port_first = 0;
   uint32_t port_last = 0;
   bool has_port = false;
   bool ipv6 = false;
-  bool numeric = false;    // host is a literal IP (or empty)
-  std::string unix_path;   // for unix sockets
+  bool numeric = false;   // host is a literal IP (or empty)
+  std::string unix_path;  // for unix sockets
 };
 
 // One element of a bind's comma-separated list. A port is required.

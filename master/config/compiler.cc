@@ -197,7 +197,9 @@ void finish(parse_state& st, compile_result& r) {
   if (r.diag.has_errors()) r.config.Clear();
 }
 
-void init_state(parse_state& st) { st.last_defaults.default_server = haproxy_default_server(); }
+void init_state(parse_state& st) {
+  st.last_defaults.default_server = haproxy_default_server();
+}
 
 }  // namespace
 
@@ -219,10 +221,11 @@ compile_result compile_files(const std::vector<std::string>& paths, const env_lo
   return r;
 }
 
-compile_result compile_text(std::string_view text, const std::string& name,
-                            const env_lookup& env) {
+compile_result compile_text(std::string_view text, const std::string& name, const env_lookup& env,
+                            bool files_allowed) {
   compile_result r;
   parse_state st(r.diag, env);
+  st.files_allowed = files_allowed;
   init_state(st);
   st.files.push_back(name);
   parse_text(st, text, name);

@@ -22,8 +22,9 @@ struct compile_result {
 compile_result compile_files(const std::vector<std::string>& paths,
                              const env_lookup& env = process_env);
 
-// Compiles text as if it were the file `name` (tests, fuzzing).
+// Compiles text as if it were the file `name` (tests, fuzzing). With `files_allowed`
+// false, keywords that read other files (errorfile, ACL -f) report an error instead.
 compile_result compile_text(std::string_view text, const std::string& name = "<config>",
-                            const env_lookup& env = process_env);
+                            const env_lookup& env = process_env, bool files_allowed = true);
 
 }  // namespace sluice::master::config

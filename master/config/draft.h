@@ -105,11 +105,12 @@ struct parse_state {
   sluice::config::Global global;
   std::vector<std::string> files;
 
-  std::vector<std::unique_ptr<proxy_draft>> proxies;        // in config order
+  std::vector<std::unique_ptr<proxy_draft>> proxies;  // in config order
   std::map<std::string, proxy_settings, std::less<>> named_defaults;
   proxy_settings last_defaults;
-  std::unique_ptr<proxy_draft> defaults;                    // the section being read
+  std::unique_ptr<proxy_draft> defaults;  // the section being read
 
+  bool files_allowed = true;  // errorfile / -f patterns may read files (off when fuzzing)
   section current = section::none;
   proxy_draft* proxy = nullptr;  // the proxy or defaults section being read
 };

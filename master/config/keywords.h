@@ -13,7 +13,7 @@ using keyword_parser = void (*)(const line_context& ctx);
 
 struct keyword {
   std::string_view name;
-  unsigned sections;      // in_* bits
+  unsigned sections;  // in_* bits
   keyword_parser parse;
 };
 

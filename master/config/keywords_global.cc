@@ -12,10 +12,10 @@ namespace {
 using sluice::config::LogTarget;
 
 constexpr std::array<std::string_view, 24> facilities = {
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
-    "uucp", "cron", "auth2", "ftp", "ntp", "audit", "alert", "cron2",
+    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
+    "uucp",   "cron",   "auth2",  "ftp",    "ntp",    "audit",  "alert",  "cron2",
     "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
-constexpr std::array<std::string_view, 8> levels = {"emerg", "alert", "crit", "err",
+constexpr std::array<std::string_view, 8> levels = {"emerg",   "alert",  "crit", "err",
                                                     "warning", "notice", "info", "debug"};
 
 template <size_t N>
@@ -70,7 +70,8 @@ void kw_stats(const line_context& ctx) {
     return;
   }
   if (w[1] != "socket") {
-    ctx.error("'stats " + w[1] + "' is not supported by sluice in 'global' (expected 'socket', "
+    ctx.error("'stats " + w[1] +
+              "' is not supported by sluice in 'global' (expected 'socket', "
               "'timeout' or 'maxconn')");
     return;
   }
@@ -96,8 +97,8 @@ void kw_stats(const line_context& ctx) {
       // Modes are octal, as chmod(1).
       bool octal = w[i + 1].find_first_not_of("01234567") == std::string::npos;
       if (!octal || w[i + 1].size() > 4) {
-        ctx.error("'stats socket ... mode' expects an octal mode such as 600, got '" +
-                  w[i + 1] + "'");
+        ctx.error("'stats socket ... mode' expects an octal mode such as 600, got '" + w[i + 1] +
+                  "'");
       } else {
         s.set_mode(static_cast<uint32_t>(std::stoul(w[i + 1], nullptr, 8)));
       }
@@ -118,8 +119,7 @@ void kw_stats(const line_context& ctx) {
       ctx.warning("'stats socket ... " + w[i] + "' is accepted but not applied by sluice yet");
       ++i;
     } else {
-      ctx.error("unknown 'stats socket' option '" + w[i] +
-                "' (supported: mode, level, expose-fd)");
+      ctx.error("unknown 'stats socket' option '" + w[i] + "' (supported: mode, level, expose-fd)");
     }
   }
   *ctx.st.global.add_stats_sockets() = std::move(s);
@@ -177,8 +177,9 @@ void kw_master_worker(const line_context& ctx) {
 void kw_nbthread(const line_context& ctx) {
   uint32_t n = 0;
   if (!ctx.expect_args(1, 1, 1, "<number>") || !uint_arg(ctx, 1, 1, 4096, n)) return;
-  ctx.warning("'nbthread' is ignored: sluice runs single-threaded worker processes and scales "
-              "with 'workers N' (one per CPU by default)");
+  ctx.warning(
+      "'nbthread' is ignored: sluice runs single-threaded worker processes and scales "
+      "with 'workers N' (one per CPU by default)");
 }
 
 void kw_chroot(const line_context& ctx) {
@@ -233,8 +234,8 @@ void kw_metrics_prefix(const line_context& ctx) {
   const std::string& p = ctx.words[1];
   bool ok = !p.empty() && !(p[0] >= '0' && p[0] <= '9');
   for (char c : p) {
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '_');
+    ok = ok &&
+         ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
   }
   if (!ok) {
     ctx.error("'metrics-prefix' must be a Prometheus name ([a-zA-Z_][a-zA-Z0-9_]*), got '" + p +
@@ -248,9 +249,13 @@ void kw_node(const line_context& ctx) {
   if (ctx.expect_args(1, 1, 1, "<name>")) ctx.st.global.set_node(ctx.words[1]);
 }
 
-void kw_description(const line_context& ctx) { ctx.expect_args(1, 1, SIZE_MAX, "<text>"); }
+void kw_description(const line_context& ctx) {
+  ctx.expect_args(1, 1, SIZE_MAX, "<text>");
+}
 
-void kw_quiet(const line_context& ctx) { ctx.expect_args(1, 0, 0, ""); }
+void kw_quiet(const line_context& ctx) {
+  ctx.expect_args(1, 0, 0, "");
+}
 
 constexpr keyword table[] = {
     {"workers", in_global, kw_workers},
@@ -280,13 +285,16 @@ constexpr keyword table[] = {
 
 }  // namespace
 
-std::span<const keyword> global_keywords() { return table; }
+std::span<const keyword> global_keywords() {
+  return table;
+}
 
 bool parse_log_target(const line_context& ctx, LogTarget& t) {
   const auto& w = ctx.words;
   if (w.size() < 3) {
-    ctx.error("'log' expects a target and a facility (e.g. 'log 127.0.0.1:514 local0', "
-              "'log stdout format raw local0', 'log /dev/log local0')");
+    ctx.error(
+        "'log' expects a target and a facility (e.g. 'log 127.0.0.1:514 local0', "
+        "'log stdout format raw local0', 'log /dev/log local0')");
     return false;
   }
   std::string target = w[1];
@@ -347,7 +355,8 @@ bool parse_log_target(const line_context& ctx, LogTarget& t) {
     return false;
   }
   if (!one_of(facilities, w[i])) {
-    ctx.error("unknown log facility '" + w[i] + "' (expected one of kern, user, daemon, ..., "
+    ctx.error("unknown log facility '" + w[i] +
+              "' (expected one of kern, user, daemon, ..., "
               "local0..local7)");
     return false;
   }

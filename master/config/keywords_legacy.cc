@@ -54,7 +54,7 @@ void kw_legacy(const line_context& ctx) {
   }
   const bool replace = def->action == pb::ACTION_LINE_REPLACE;
   const size_t nargs = replace ? 2 : 1;
-  const char* usage = replace ? "<search> <replace>"
+  const char* usage = replace                              ? "<search> <replace>"
                       : def->action == pb::ACTION_LINE_ADD ? "<header line>"
                                                            : "<search>";
   // Arguments end at `if`/`unless`.
@@ -68,8 +68,9 @@ void kw_legacy(const line_context& ctx) {
                       std::to_string(got);
     if (got > 0) msg += ": " + quoted_list(w, 1, cond);
     if (got > nargs) {
-      msg += ". An unescaped space splits a regex into separate words: write '\\ ' for a "
-             "literal space, or quote the regex";
+      msg +=
+          ". An unescaped space splits a regex into separate words: write '\\ ' for a "
+          "literal space, or quote the regex";
       std::string error;
       if (def->action != pb::ACTION_LINE_ADD &&
           !worker::route::regex::compile(w[1], def->ignore_case, error)) {
@@ -98,8 +99,10 @@ void kw_legacy(const line_context& ctx) {
   if (cond < w.size()) {
     if (!parse_condition(ctx, cond, def->response, *rule.mutable_condition())) return;
   }
-  ctx.warning("'" + w[0] + "' was removed in HAProxy 2.1; sluice still runs it as HAProxy 2.0 "
-              "did. Its modern equivalent is '" + std::string(def->modern) + "'");
+  ctx.warning("'" + w[0] +
+              "' was removed in HAProxy 2.1; sluice still runs it as HAProxy 2.0 "
+              "did. Its modern equivalent is '" +
+              std::string(def->modern) + "'");
   note_http_only(ctx);
   auto& p = ctx.proxy();
   (def->response ? p.legacy_response : p.legacy_request).push_back(std::move(rule));
@@ -122,27 +125,30 @@ void kw_block(const line_context& ctx) {
 }
 
 void kw_removed(const line_context& ctx) {
-  ctx.error("'" + ctx.words[0] + "' is not supported by sluice (removed in HAProxy 2.1; use "
+  ctx.error("'" + ctx.words[0] +
+            "' is not supported by sluice (removed in HAProxy 2.1; use "
             "'use_backend' or 'http-request' rules)");
 }
 
 constexpr keyword table[] = {
-    {"reqrep", in_proxies, kw_legacy},    {"reqirep", in_proxies, kw_legacy},
-    {"reqdel", in_proxies, kw_legacy},    {"reqidel", in_proxies, kw_legacy},
-    {"reqdeny", in_proxies, kw_legacy},   {"reqideny", in_proxies, kw_legacy},
-    {"reqallow", in_proxies, kw_legacy},  {"reqiallow", in_proxies, kw_legacy},
-    {"reqadd", in_proxies, kw_legacy},    {"rsprep", in_proxies, kw_legacy},
-    {"rspirep", in_proxies, kw_legacy},   {"rspdel", in_proxies, kw_legacy},
-    {"rspidel", in_proxies, kw_legacy},   {"rspdeny", in_proxies, kw_legacy},
-    {"rspideny", in_proxies, kw_legacy},  {"rspadd", in_proxies, kw_legacy},
-    {"block", in_proxies, kw_block},      {"reqpass", in_proxies, kw_removed},
-    {"reqipass", in_proxies, kw_removed}, {"reqtarpit", in_proxies, kw_removed},
+    {"reqrep", in_proxies, kw_legacy},      {"reqirep", in_proxies, kw_legacy},
+    {"reqdel", in_proxies, kw_legacy},      {"reqidel", in_proxies, kw_legacy},
+    {"reqdeny", in_proxies, kw_legacy},     {"reqideny", in_proxies, kw_legacy},
+    {"reqallow", in_proxies, kw_legacy},    {"reqiallow", in_proxies, kw_legacy},
+    {"reqadd", in_proxies, kw_legacy},      {"rsprep", in_proxies, kw_legacy},
+    {"rspirep", in_proxies, kw_legacy},     {"rspdel", in_proxies, kw_legacy},
+    {"rspidel", in_proxies, kw_legacy},     {"rspdeny", in_proxies, kw_legacy},
+    {"rspideny", in_proxies, kw_legacy},    {"rspadd", in_proxies, kw_legacy},
+    {"block", in_proxies, kw_block},        {"reqpass", in_proxies, kw_removed},
+    {"reqipass", in_proxies, kw_removed},   {"reqtarpit", in_proxies, kw_removed},
     {"reqitarpit", in_proxies, kw_removed}, {"reqsetbe", in_proxies, kw_removed},
     {"reqisetbe", in_proxies, kw_removed},
 };
 
 }  // namespace
 
-std::span<const keyword> legacy_keywords() { return table; }
+std::span<const keyword> legacy_keywords() {
+  return table;
+}
 
 }  // namespace sluice::master::config

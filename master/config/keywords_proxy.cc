@@ -42,12 +42,36 @@ void kw_mode(const line_context& ctx) {
   s.mode_set = true;
 }
 
-constexpr std::array<std::string_view, 30> tls_bind_options = {
-    "ssl", "crt", "crt-list", "ca-file", "crl-file", "verify", "alpn", "npn", "ciphers",
-    "ciphersuites", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10", "no-tlsv11",
-    "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13", "strict-sni", "curves",
-    "ecdhe", "allow-0rtt", "ca-ignore-err", "crt-ignore-err", "generate-certificates",
-    "no-ca-names", "ssl-reuse", "no-tls-tickets", "prefer-client-ciphers"};
+constexpr std::array<std::string_view, 30> tls_bind_options = {"ssl",
+                                                               "crt",
+                                                               "crt-list",
+                                                               "ca-file",
+                                                               "crl-file",
+                                                               "verify",
+                                                               "alpn",
+                                                               "npn",
+                                                               "ciphers",
+                                                               "ciphersuites",
+                                                               "ssl-min-ver",
+                                                               "ssl-max-ver",
+                                                               "no-sslv3",
+                                                               "no-tlsv10",
+                                                               "no-tlsv11",
+                                                               "no-tlsv12",
+                                                               "no-tlsv13",
+                                                               "force-tlsv12",
+                                                               "force-tlsv13",
+                                                               "strict-sni",
+                                                               "curves",
+                                                               "ecdhe",
+                                                               "allow-0rtt",
+                                                               "ca-ignore-err",
+                                                               "crt-ignore-err",
+                                                               "generate-certificates",
+                                                               "no-ca-names",
+                                                               "ssl-reuse",
+                                                               "no-tls-tickets",
+                                                               "prefer-client-ciphers"};
 
 template <size_t N>
 bool one_of(const std::array<std::string_view, N>& set, std::string_view w) {
@@ -61,8 +85,9 @@ bool one_of(const std::array<std::string_view, N>& set, std::string_view w) {
 void kw_bind(const line_context& ctx) {
   const auto& w = ctx.words;
   if (w.size() < 2) {
-    ctx.error("'bind' expects an address (e.g. 'bind :80', 'bind 127.0.0.1:8080', "
-              "'bind :::443')");
+    ctx.error(
+        "'bind' expects an address (e.g. 'bind :80', 'bind 127.0.0.1:8080', "
+        "'bind :::443')");
     return;
   }
   pb::Bind opts;
@@ -138,8 +163,8 @@ void kw_bind(const line_context& ctx) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
-    std::string one = list.substr(start, comma == std::string::npos ? std::string::npos
-                                                                     : comma - start);
+    std::string one =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     start = comma == std::string::npos ? list.size() + 1 : comma + 1;
     auto e = parse_bind_endpoint(one);
     if (!e) {
@@ -171,8 +196,8 @@ const std::array<timeout_kind, 10> timeouts = {{
     {"client", &pb::Timeouts::client_ms, &pb::Timeouts::set_client_ms, true},
     {"server", &pb::Timeouts::server_ms, &pb::Timeouts::set_server_ms, false},
     {"http-request", &pb::Timeouts::http_request_ms, &pb::Timeouts::set_http_request_ms, true},
-    {"http-keep-alive", &pb::Timeouts::http_keep_alive_ms,
-     &pb::Timeouts::set_http_keep_alive_ms, true},
+    {"http-keep-alive", &pb::Timeouts::http_keep_alive_ms, &pb::Timeouts::set_http_keep_alive_ms,
+     true},
     {"queue", &pb::Timeouts::queue_ms, &pb::Timeouts::set_queue_ms, false},
     {"tunnel", &pb::Timeouts::tunnel_ms, &pb::Timeouts::set_tunnel_ms, false},
     {"check", &pb::Timeouts::check_ms, &pb::Timeouts::set_check_ms, false},
@@ -189,7 +214,8 @@ void set_timeout(const line_context& ctx, std::string_view which, const std::str
       return;
     }
     section k = ctx.proxy().kind;
-    if ((t.frontend_side && k == section::backend) || (!t.frontend_side && k == section::frontend)) {
+    if ((t.frontend_side && k == section::backend) ||
+        (!t.frontend_side && k == section::frontend)) {
       ctx.warning("'timeout " + std::string(which) + "' has no effect in a " + section_name(k) +
                   " (it applies to the " + (t.frontend_side ? "frontend" : "backend") + " side)");
     }
@@ -262,8 +288,10 @@ void option_httpchk(const line_context& ctx, size_t first) {
   const auto& w = ctx.words;
   size_t n = w.size() - first;
   if (n > 3) {
-    ctx.error("'option httpchk' expects at most 3 arguments ([<method>] [<uri>] [<version>]), "
-              "got " + std::to_string(n));
+    ctx.error(
+        "'option httpchk' expects at most 3 arguments ([<method>] [<uri>] [<version>]), "
+        "got " +
+        std::to_string(n));
     return;
   }
   hc.set_enabled(true);
@@ -315,12 +343,30 @@ const std::array<bool_option, 16> bool_options = {{
     {"http-use-htx", &pb::Options::set_http_use_htx, in_any_proxy},
 }};
 
-constexpr std::array<std::string_view, 24> unsupported_options = {
-    "ssl-hello-chk", "mysql-check", "pgsql-check", "redis-check", "smtpchk", "ldap-check",
-    "spop-check", "tcp-check", "external-check", "http-pretend-keepalive", "http-no-delay",
-    "tcpka", "clitcpka", "srvtcpka", "transparent", "persist", "prefer-last-server",
-    "independent-streams", "nolinger", "originalto", "checkcache", "socket-stats",
-    "contstats", "accept-invalid-http-request"};
+constexpr std::array<std::string_view, 24> unsupported_options = {"ssl-hello-chk",
+                                                                  "mysql-check",
+                                                                  "pgsql-check",
+                                                                  "redis-check",
+                                                                  "smtpchk",
+                                                                  "ldap-check",
+                                                                  "spop-check",
+                                                                  "tcp-check",
+                                                                  "external-check",
+                                                                  "http-pretend-keepalive",
+                                                                  "http-no-delay",
+                                                                  "tcpka",
+                                                                  "clitcpka",
+                                                                  "srvtcpka",
+                                                                  "transparent",
+                                                                  "persist",
+                                                                  "prefer-last-server",
+                                                                  "independent-streams",
+                                                                  "nolinger",
+                                                                  "originalto",
+                                                                  "checkcache",
+                                                                  "socket-stats",
+                                                                  "contstats",
+                                                                  "accept-invalid-http-request"};
 
 void kw_option(const line_context& ctx, bool negate, size_t at) {
   const auto& w = ctx.words;
@@ -365,8 +411,9 @@ void kw_option(const line_context& ctx, bool negate, size_t at) {
       name == "forceclose") {
     if (!ctx.expect_args(at + 1, 0, 0, "")) return;
     if (name == "forceclose") {
-      ctx.warning("'option forceclose' was removed from HAProxy; it now means 'option "
-                  "httpclose'");
+      ctx.warning(
+          "'option forceclose' was removed from HAProxy; it now means 'option "
+          "httpclose'");
     }
     pb::HttpConnMode m = name == "http-server-close" ? pb::CONN_SERVER_CLOSE
                          : name == "http-keep-alive" ? pb::CONN_KEEP_ALIVE
@@ -378,13 +425,15 @@ void kw_option(const line_context& ctx, bool negate, size_t at) {
     ctx.error("'option " + name + "' is not supported by sluice");
     return;
   }
-  std::vector<std::string_view> names = {"forwardfor", "httpchk", "http-server-close",
-                                         "httpclose", "http-keep-alive"};
+  std::vector<std::string_view> names = {"forwardfor", "httpchk", "http-server-close", "httpclose",
+                                         "http-keep-alive"};
   for (const auto& o : bool_options) names.push_back(o.name);
   ctx.error("unknown option '" + name + "'" + did_you_mean(name, names));
 }
 
-void kw_option(const line_context& ctx) { kw_option(ctx, false, 1); }
+void kw_option(const line_context& ctx) {
+  kw_option(ctx, false, 1);
+}
 
 // `no option X`, `no log`
 void kw_no(const line_context& ctx) {
@@ -424,8 +473,9 @@ void kw_fullconn(const line_context& ctx) {
 void kw_balance(const line_context& ctx) {
   const auto& w = ctx.words;
   if (w.size() < 2) {
-    ctx.error("'balance' expects an algorithm (roundrobin, static-rr, leastconn, first, source, "
-              "uri, url_param, hdr(NAME), random)");
+    ctx.error(
+        "'balance' expects an algorithm (roundrobin, static-rr, leastconn, first, source, "
+        "uri, url_param, hdr(NAME), random)");
     return;
   }
   auto& s = ctx.proxy().s;
@@ -571,7 +621,8 @@ void kw_default_backend(const line_context& ctx) {
     ctx.error("'default_backend' in a 'defaults' section is not supported by sluice");
     return;
   }
-  std::erase_if(p.backend_refs, [](const pending_backend_ref& r) { return r.use_backend_index < 0; });
+  std::erase_if(p.backend_refs,
+                [](const pending_backend_ref& r) { return r.use_backend_index < 0; });
   add_backend_ref(ctx, ctx.words[1], -1);
 }
 
@@ -579,8 +630,9 @@ void kw_default_backend(const line_context& ctx) {
 void kw_use_backend(const line_context& ctx) {
   const auto& w = ctx.words;
   if (w.size() < 2) {
-    ctx.error("'use_backend' expects a backend name, then optionally 'if' or 'unless' and a "
-              "condition");
+    ctx.error(
+        "'use_backend' expects a backend name, then optionally 'if' or 'unless' and a "
+        "condition");
     return;
   }
   pb::Frontend::UseBackend ub;
@@ -619,7 +671,9 @@ void kw_errorfile(const line_context& ctx) {
   list.push_back(std::move(e));
 }
 
-void kw_description(const line_context& ctx) { ctx.expect_args(1, 1, SIZE_MAX, "<text>"); }
+void kw_description(const line_context& ctx) {
+  ctx.expect_args(1, 1, SIZE_MAX, "<text>");
+}
 
 void kw_disabled(const line_context& ctx) {
   if (ctx.expect_args(1, 0, 0, "")) ctx.proxy().disabled = true;
@@ -662,12 +716,21 @@ constexpr keyword table[] = {
 
 }  // namespace
 
-std::span<const keyword> proxy_keywords() { return table; }
+std::span<const keyword> proxy_keywords() {
+  return table;
+}
 
 bool read_error_file(const line_context& ctx, const std::string& path, std::string& contents) {
   diagnostics local;
-  if (!read_file(path, contents, local)) {
-    ctx.error("cannot read error file '" + path + "'");
+  if (!ctx.st.files_allowed) {
+    ctx.error("cannot read error file '" + path + "': file access is disabled");
+    return false;
+  }
+  if (!read_file(path, contents, local, 1 << 20)) {
+    ctx.error("cannot read error file '" + path + "'" +
+              (local.all().empty()
+                   ? ""
+                   : ": " + local.all()[0].message.substr(local.all()[0].message.find(": ") + 2)));
     return false;
   }
   if (!contents.starts_with("HTTP/")) {
@@ -681,22 +744,20 @@ bool is_unsupported_haproxy_keyword(std::string_view word) {
   static constexpr std::string_view words[] = {
       // global
       "ca-base", "crt-base", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
-      "ssl-default-bind-options", "ssl-default-server-ciphers",
-      "ssl-default-server-ciphersuites", "ssl-default-server-options", "ssl-dh-param-file",
-      "ssl-server-verify", "tune.ssl.default-dh-param", "tune.ssl.cachesize", "maxsslconn",
-      "maxsslrate", "lua-load", "lua-prepend-path", "server-state-file", "server-state-base",
-      "nbproc", "cpu-map", "setenv", "presetenv", "resetenv", "unsetenv", "h1-case-adjust",
-      "insecure-fork-wanted", "localpeer", "log-send-hostname", "log-tag", "set-dumpable",
-      "tune.ssl.lifetime", "tls-ticket-keys",
+      "ssl-default-bind-options", "ssl-default-server-ciphers", "ssl-default-server-ciphersuites",
+      "ssl-default-server-options", "ssl-dh-param-file", "ssl-server-verify",
+      "tune.ssl.default-dh-param", "tune.ssl.cachesize", "maxsslconn", "maxsslrate", "lua-load",
+      "lua-prepend-path", "server-state-file", "server-state-base", "nbproc", "cpu-map", "setenv",
+      "presetenv", "resetenv", "unsetenv", "h1-case-adjust", "insecure-fork-wanted", "localpeer",
+      "log-send-hostname", "log-tag", "set-dumpable", "tune.ssl.lifetime", "tls-ticket-keys",
       // proxies
-      "stick-table", "stick", "cookie", "capture", "compression", "cache", "filter",
-      "tcp-request", "tcp-response", "tcp-check", "unique-id-format", "unique-id-header",
-      "monitor-uri", "monitor", "monitor-net", "server-template", "dynamic-cookie-key",
-      "persist", "rate-limit", "email-alert", "force-persist", "ignore-persist",
-      "load-server-state-from-file", "http-after-response", "http-error", "errorfiles",
-      "errorloc", "errorloc302", "errorloc303", "http-send-name-header", "declare",
-      "source", "use-server", "grace", "backlog", "max-keep-alive-queue", "tarpit",
-      "http-check-disable-on-404", "stats"};
+      "stick-table", "stick", "cookie", "capture", "compression", "cache", "filter", "tcp-request",
+      "tcp-response", "tcp-check", "unique-id-format", "unique-id-header", "monitor-uri", "monitor",
+      "monitor-net", "server-template", "dynamic-cookie-key", "persist", "rate-limit",
+      "email-alert", "force-persist", "ignore-persist", "load-server-state-from-file",
+      "http-after-response", "http-error", "errorfiles", "errorloc", "errorloc302", "errorloc303",
+      "http-send-name-header", "declare", "source", "use-server", "grace", "backlog",
+      "max-keep-alive-queue", "tarpit", "http-check-disable-on-404", "stats"};
   for (auto w : words) {
     if (w == word) return true;
   }

@@ -50,7 +50,9 @@ bool need(const line_context& ctx, size_t i, size_t n, const char* usage) {
   return false;
 }
 
-size_t act_none(const line_context&, size_t i, pb::HttpRule&) { return i; }
+size_t act_none(const line_context&, size_t i, pb::HttpRule&) {
+  return i;
+}
 
 size_t act_header_value(const line_context& ctx, size_t i, pb::HttpRule& r) {
   if (!need(ctx, i, 2, "<name> <value>")) return fail;
@@ -65,7 +67,8 @@ size_t act_del_header(const line_context& ctx, size_t i, pb::HttpRule& r) {
   r.set_name(ctx.words[i++]);
   if (i + 1 < ctx.words.size() && ctx.words[i] == "-m") {
     if (ctx.words[i + 1] != "str") {
-      ctx.error("'del-header -m " + ctx.words[i + 1] + "' is not supported by sluice (only -m str)");
+      ctx.error("'del-header -m " + ctx.words[i + 1] +
+                "' is not supported by sluice (only -m str)");
       return fail;
     }
     i += 2;
@@ -141,7 +144,7 @@ size_t payload_options(const line_context& ctx, size_t i, pb::HttpRule& r) {
         if (!read_error_file(ctx, w[i + 1], contents)) return fail;
       } else {
         diagnostics local;
-        if (!read_file(w[i + 1], contents, local)) {
+        if (!ctx.st.files_allowed || !read_file(w[i + 1], contents, local, 1 << 20)) {
           ctx.error("cannot read '" + w[i + 1] + "' for '" + o + "'");
           return fail;
         }
@@ -160,7 +163,8 @@ size_t payload_options(const line_context& ctx, size_t i, pb::HttpRule& r) {
       ctx.error("'errorfiles' is not supported by sluice");
       return fail;
     } else {
-      ctx.error("unknown option '" + o + "' in '" + ctx.keyword(2) + "' (expected status, "
+      ctx.error("unknown option '" + o + "' in '" + ctx.keyword(2) +
+                "' (expected status, "
                 "content-type, string, lf-string, file, lf-file, errorfile, hdr)");
       return fail;
     }
@@ -199,7 +203,8 @@ size_t act_set_status(const line_context& ctx, size_t i, pb::HttpRule& r) {
 size_t act_use_service(const line_context& ctx, size_t i, pb::HttpRule& r) {
   if (!need(ctx, i, 1, "<service>")) return fail;
   if (ctx.words[i] != "prometheus-exporter") {
-    ctx.error("service '" + ctx.words[i] + "' is not supported by sluice (only "
+    ctx.error("service '" + ctx.words[i] +
+              "' is not supported by sluice (only "
               "'prometheus-exporter')");
     return fail;
   }
@@ -260,9 +265,9 @@ size_t parse_redirect(const line_context& ctx, size_t i, pb::HttpRule& r) {
       }
       i += 2;
     } else {
-      ctx.error("unknown redirect option '" + o + "'" +
-                did_you_mean(o, {"code", "drop-query", "append-slash", "set-cookie",
-                                 "clear-cookie"}));
+      ctx.error(
+          "unknown redirect option '" + o + "'" +
+          did_you_mean(o, {"code", "drop-query", "append-slash", "set-cookie", "clear-cookie"}));
       return fail;
     }
   }
@@ -299,15 +304,52 @@ constexpr action_def actions[] = {
     {"use-service", pb::ACTION_USE_SERVICE, true, false, act_use_service},
 };
 
-constexpr std::string_view unsupported_actions[] = {
-    "set-var", "unset-var", "capture", "track-sc0", "track-sc1", "track-sc2", "set-log-level",
-    "set-tos", "set-mark", "add-acl", "del-acl", "set-map", "del-map", "auth", "tarpit",
-    "reject", "silent-drop", "set-nice", "set-src", "set-dst", "set-src-port", "set-dst-port",
-    "normalize-uri", "wait-for-body", "wait-for-handshake", "cache-use", "cache-store",
-    "do-resolve", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "early-hint", "strict-mode",
-    "set-timeout", "disable-l7-retry", "set-priority-class", "set-priority-offset",
-    "send-spoe-group", "set-pathq", "set-var-fmt", "set-bandwidth-limit", "sc-inc-gpc",
-    "set-fc-mark", "set-fc-tos", "set-retries", "replace-pathq"};
+constexpr std::string_view unsupported_actions[] = {"set-var",
+                                                    "unset-var",
+                                                    "capture",
+                                                    "track-sc0",
+                                                    "track-sc1",
+                                                    "track-sc2",
+                                                    "set-log-level",
+                                                    "set-tos",
+                                                    "set-mark",
+                                                    "add-acl",
+                                                    "del-acl",
+                                                    "set-map",
+                                                    "del-map",
+                                                    "auth",
+                                                    "tarpit",
+                                                    "reject",
+                                                    "silent-drop",
+                                                    "set-nice",
+                                                    "set-src",
+                                                    "set-dst",
+                                                    "set-src-port",
+                                                    "set-dst-port",
+                                                    "normalize-uri",
+                                                    "wait-for-body",
+                                                    "wait-for-handshake",
+                                                    "cache-use",
+                                                    "cache-store",
+                                                    "do-resolve",
+                                                    "sc-inc-gpc0",
+                                                    "sc-inc-gpc1",
+                                                    "sc-set-gpt0",
+                                                    "early-hint",
+                                                    "strict-mode",
+                                                    "set-timeout",
+                                                    "disable-l7-retry",
+                                                    "set-priority-class",
+                                                    "set-priority-offset",
+                                                    "send-spoe-group",
+                                                    "set-pathq",
+                                                    "set-var-fmt",
+                                                    "set-bandwidth-limit",
+                                                    "sc-inc-gpc",
+                                                    "set-fc-mark",
+                                                    "set-fc-tos",
+                                                    "set-retries",
+                                                    "replace-pathq"};
 
 void http_rule(const line_context& ctx, bool response) {
   const auto& w = ctx.words;
@@ -359,8 +401,12 @@ void http_rule(const line_context& ctx, bool response) {
   (response ? p.http_response : p.http_request).push_back(std::move(rule));
 }
 
-void kw_http_request(const line_context& ctx) { http_rule(ctx, false); }
-void kw_http_response(const line_context& ctx) { http_rule(ctx, true); }
+void kw_http_request(const line_context& ctx) {
+  http_rule(ctx, false);
+}
+void kw_http_response(const line_context& ctx) {
+  http_rule(ctx, true);
+}
 
 // The proxy keyword `redirect ...` is `http-request redirect ...`.
 void kw_redirect(const line_context& ctx) {
@@ -385,7 +431,9 @@ constexpr keyword table[] = {
 
 }  // namespace
 
-std::span<const keyword> rule_keywords() { return table; }
+std::span<const keyword> rule_keywords() {
+  return table;
+}
 
 bool check_regex(const line_context& ctx, const std::string& pattern, bool ignore_case,
                  const char* what) {

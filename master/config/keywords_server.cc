@@ -14,24 +14,59 @@ namespace {
 namespace pb = sluice::config;
 
 constexpr std::array<std::string_view, 30> tls_server_options = {
-    "ssl", "no-ssl", "verify", "verifyhost", "ca-file", "crl-file", "crt", "sni", "alpn",
-    "npn", "check-ssl", "check-sni", "check-alpn", "ciphers", "ciphersuites", "ssl-min-ver",
-    "ssl-max-ver", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13",
-    "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13",
-    "ssl-reuse", "no-ssl-reuse", "no-tls-tickets"};
+    "ssl",          "no-ssl",       "verify",      "verifyhost",   "ca-file",
+    "crl-file",     "crt",          "sni",         "alpn",         "npn",
+    "check-ssl",    "check-sni",    "check-alpn",  "ciphers",      "ciphersuites",
+    "ssl-min-ver",  "ssl-max-ver",  "no-sslv3",    "no-tlsv10",    "no-tlsv11",
+    "no-tlsv12",    "no-tlsv13",    "force-sslv3", "force-tlsv10", "force-tlsv11",
+    "force-tlsv12", "force-tlsv13", "ssl-reuse",   "no-ssl-reuse", "no-tls-tickets"};
 
-constexpr std::array<std::string_view, 22> other_unsupported = {
-    "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "check-send-proxy",
-    "proxy-v2-options", "agent-check", "agent-port", "agent-inter", "agent-addr", "agent-send",
-    "resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "cookie", "redir", "track",
-    "source", "usesrc", "namespace", "proto"};
+constexpr std::array<std::string_view, 22> other_unsupported = {"send-proxy",
+                                                                "send-proxy-v2",
+                                                                "send-proxy-v2-ssl",
+                                                                "send-proxy-v2-ssl-cn",
+                                                                "check-send-proxy",
+                                                                "proxy-v2-options",
+                                                                "agent-check",
+                                                                "agent-port",
+                                                                "agent-inter",
+                                                                "agent-addr",
+                                                                "agent-send",
+                                                                "resolvers",
+                                                                "resolve-prefer",
+                                                                "resolve-net",
+                                                                "resolve-opts",
+                                                                "cookie",
+                                                                "redir",
+                                                                "track",
+                                                                "source",
+                                                                "usesrc",
+                                                                "namespace",
+                                                                "proto"};
 
 // Options that take no value, for skipping the value of an unsupported one.
-constexpr std::array<std::string_view, 22> flag_options = {
-    "ssl", "no-ssl", "check-ssl", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13",
-    "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13", "ssl-reuse",
-    "no-ssl-reuse", "no-tls-tickets", "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl",
-    "send-proxy-v2-ssl-cn", "check-send-proxy", "agent-check"};
+constexpr std::array<std::string_view, 22> flag_options = {"ssl",
+                                                           "no-ssl",
+                                                           "check-ssl",
+                                                           "no-sslv3",
+                                                           "no-tlsv10",
+                                                           "no-tlsv11",
+                                                           "no-tlsv12",
+                                                           "no-tlsv13",
+                                                           "force-sslv3",
+                                                           "force-tlsv10",
+                                                           "force-tlsv11",
+                                                           "force-tlsv12",
+                                                           "force-tlsv13",
+                                                           "ssl-reuse",
+                                                           "no-ssl-reuse",
+                                                           "no-tls-tickets",
+                                                           "send-proxy",
+                                                           "send-proxy-v2",
+                                                           "send-proxy-v2-ssl",
+                                                           "send-proxy-v2-ssl-cn",
+                                                           "check-send-proxy",
+                                                           "agent-check"};
 
 template <size_t N>
 bool one_of(const std::array<std::string_view, N>& set, std::string_view w) {
@@ -164,8 +199,10 @@ void kw_http_check(const line_context& ctx) {
     const std::string& pat = w[i + 1];
     if (m == "status") {
       if (pat.find_first_not_of("0123456789,-") != std::string::npos) {
-        ctx.error("'http-check expect status' expects codes or ranges such as 200 or 200-399, "
-                  "got '" + pat + "'");
+        ctx.error(
+            "'http-check expect status' expects codes or ranges such as 200 or 200-399, "
+            "got '" +
+            pat + "'");
         return;
       }
       hc.set_expect(pb::HttpCheck::EXPECT_STATUS);
@@ -186,8 +223,8 @@ void kw_http_check(const line_context& ctx) {
     hc.set_expect_negate(negate);
     return;
   }
-  if (w[1] == "connect" || w[1] == "disable-on-404" || w[1] == "send-state" ||
-      w[1] == "comment" || w[1] == "set-var" || w[1] == "unset-var") {
+  if (w[1] == "connect" || w[1] == "disable-on-404" || w[1] == "send-state" || w[1] == "comment" ||
+      w[1] == "set-var" || w[1] == "unset-var") {
     ctx.error("'http-check " + w[1] + "' is not supported by sluice");
     return;
   }
@@ -202,7 +239,9 @@ constexpr keyword table[] = {
 
 }  // namespace
 
-std::span<const keyword> server_keywords() { return table; }
+std::span<const keyword> server_keywords() {
+  return table;
+}
 
 bool parse_server_option(const line_context& ctx, size_t& i, pb::Server& srv, bool is_default) {
   const auto& w = ctx.words;
@@ -336,11 +375,12 @@ bool parse_server_option(const line_context& ctx, size_t& i, pb::Server& srv, bo
     return false;
   } else {
     std::vector<std::string_view> names = {
-        "check", "no-check", "backup", "disabled", "enabled", "inter", "fastinter", "downinter",
-        "slowstart", "rise", "fall", "weight", "maxconn", "maxqueue", "error-limit", "port",
-        "addr", "on-marked-down", "observe", "on-error", "id", "init-addr"};
-    ctx.error(std::string("unknown ") + (is_default ? "default-server" : "server") +
-              " option '" + o + "'" + did_you_mean(o, names));
+        "check",     "no-check",  "backup",      "disabled", "enabled", "inter",
+        "fastinter", "downinter", "slowstart",   "rise",     "fall",    "weight",
+        "maxconn",   "maxqueue",  "error-limit", "port",     "addr",    "on-marked-down",
+        "observe",   "on-error",  "id",          "init-addr"};
+    ctx.error(std::string("unknown ") + (is_default ? "default-server" : "server") + " option '" +
+              o + "'" + did_you_mean(o, names));
     return false;
   }
   return true;

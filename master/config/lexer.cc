@@ -12,7 +12,9 @@ std::optional<std::string> process_env(const std::string& name) {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
@@ -56,8 +58,7 @@ class splitter {
       }
     }
     if (!out_.error && quote_ != 0) {
-      out_.error = std::string("unterminated ") + (quote_ == '"' ? "double" : "single") +
-                   " quote";
+      out_.error = std::string("unterminated ") + (quote_ == '"' ? "double" : "single") + " quote";
     }
     end_word();
     return std::move(out_);
@@ -79,7 +80,11 @@ class splitter {
     }
     char n = in_[pos_ + 1];
     switch (n) {
-      case ' ': case '\\': case '#': case '\'': case '"':
+      case ' ':
+      case '\\':
+      case '#':
+      case '\'':
+      case '"':
         word_.push_back(n);
         pos_ += 2;
         return;
@@ -92,9 +97,18 @@ class splitter {
         }
         pos_ += 2;
         return;
-      case 'r': word_.push_back('\r'); pos_ += 2; return;
-      case 'n': word_.push_back('\n'); pos_ += 2; return;
-      case 't': word_.push_back('\t'); pos_ += 2; return;
+      case 'r':
+        word_.push_back('\r');
+        pos_ += 2;
+        return;
+      case 'n':
+        word_.push_back('\n');
+        pos_ += 2;
+        return;
+      case 't':
+        word_.push_back('\t');
+        pos_ += 2;
+        return;
       case 'x': {
         int hi = pos_ + 2 < in_.size() ? hex_value(in_[pos_ + 2]) : -1;
         int lo = pos_ + 3 < in_.size() ? hex_value(in_[pos_ + 3]) : -1;

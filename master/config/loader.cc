@@ -32,10 +32,26 @@ std::vector<std::string> expand_config_paths(const std::vector<std::string>& pat
   return files;
 }
 
-bool read_file(const std::string& path, std::string& out, diagnostics& diag) {
+bool read_file(const std::string& path, std::string& out, diagnostics& diag, uint64_t max_bytes) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (ec) {
+    diag.error({}, "cannot open '" + path + "': " + ec.message());
+    return false;
+  }
+  if (!fs::is_regular_file(status)) {
+    diag.error({}, "cannot read '" + path + "': not a regular file");
+    return false;
+  }
+  if (fs::file_size(path, ec) > max_bytes) {
+    diag.error({},
+               "cannot read '" + path + "': larger than " + std::to_string(max_bytes) + " bytes");
+    return false;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    diag.error({}, "cannot open configuration file '" + path + "': " + std::strerror(errno));
+    diag.error({}, "cannot open '" + path + "': " + std::strerror(errno));
     return false;
   }
   std::ostringstream ss;

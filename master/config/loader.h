@@ -2,6 +2,7 @@
 // Turns the `-f` arguments into the ordered list of files to read: a file as given, a
 // folder as its `*.cfg` files in name order (HAProxy's rule).
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,9 @@ namespace sluice::master::config {
 std::vector<std::string> expand_config_paths(const std::vector<std::string>& paths,
                                              diagnostics& diag);
 
-// Reads a whole file; on failure reports "cannot read FILE: why" and returns false.
-bool read_file(const std::string& path, std::string& out, diagnostics& diag);
+// Reads a whole regular file of at most `max_bytes`; on failure reports why and returns
+// false. Devices and FIFOs are refused so that a path like /dev/zero cannot hang a check.
+bool read_file(const std::string& path, std::string& out, diagnostics& diag,
+               uint64_t max_bytes = 64ull << 20);
 
 }  // namespace sluice::master::config

@@ -39,8 +39,7 @@ std::string line_context::keyword(size_t n) const {
   return k;
 }
 
-bool line_context::expect_args(size_t first_arg, size_t min, size_t max,
-                               const char* usage) const {
+bool line_context::expect_args(size_t first_arg, size_t min, size_t max, const char* usage) const {
   size_t got = words.size() > first_arg ? words.size() - first_arg : 0;
   if (got >= min && got <= max) return true;
   std::string msg = "'" + keyword(first_arg) + "' expects ";
@@ -60,19 +59,19 @@ bool line_context::expect_args(size_t first_arg, size_t min, size_t max,
 namespace {
 
 constexpr std::array<std::string_view, 14> unsupported_sections = {
-    "resolvers", "peers", "userlist", "mailers", "program", "http-errors", "ring",
-    "cache", "fcgi-app", "crt-store", "log-forward", "traces", "namespace_list", "acme"};
+    "resolvers", "peers",    "userlist",  "mailers",     "program", "http-errors",    "ring",
+    "cache",     "fcgi-app", "crt-store", "log-forward", "traces",  "namespace_list", "acme"};
 
 bool valid_proxy_name(std::string_view n) {
   return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':';
   });
 }
 
 const std::vector<std::span<const keyword>>& proxy_tables() {
-  static const std::vector<std::span<const keyword>> tables = {
-      proxy_keywords(), server_keywords(), rule_keywords(), legacy_keywords()};
+  static const std::vector<std::span<const keyword>> tables = {proxy_keywords(), server_keywords(),
+                                                               rule_keywords(), legacy_keywords()};
   return tables;
 }
 
@@ -148,8 +147,8 @@ void start_proxy(parse_state& st, const line_context& ctx, section kind) {
     for (const auto& p : st.proxies) {
       if (p->name == draft->name && ((fe && p->is_frontend()) || (be && p->is_backend()))) {
         ctx.error(std::string(section_name(kind)) + " '" + draft->name + "' has the same name as " +
-                  section_name(p->kind) + " '" + p->name + "' declared at " + p->where.file +
-                  ":" + std::to_string(p->where.line));
+                  section_name(p->kind) + " '" + p->name + "' declared at " + p->where.file + ":" +
+                  std::to_string(p->where.line));
         break;
       }
     }
@@ -180,8 +179,10 @@ void dispatch(parse_state& st, const line_context& ctx) {
       if (k == nullptr) continue;
       if ((k->sections & bit) == 0) {
         std::string where;
-        for (auto [s, name] : {std::pair{in_defaults, "defaults"}, {in_frontend, "frontend"},
-                               {in_backend, "backend"}, {in_listen, "listen"}}) {
+        for (auto [s, name] : {std::pair{in_defaults, "defaults"},
+                               {in_frontend, "frontend"},
+                               {in_backend, "backend"},
+                               {in_listen, "listen"}}) {
           if (k->sections & s) where += std::string(where.empty() ? "" : ", ") + name;
         }
         ctx.error("'" + word + "' is not allowed in a '" + section_name(st.current) +
@@ -258,7 +259,7 @@ void parse_text(parse_state& st, std::string_view text, const std::string& file)
       if (word == "global") {
         start_global(st, ctx);
       } else {
-        section kind = word == "defaults" ? section::defaults
+        section kind = word == "defaults"   ? section::defaults
                        : word == "frontend" ? section::frontend
                        : word == "backend"  ? section::backend
                                             : section::listen;
@@ -278,14 +279,13 @@ void parse_text(parse_state& st, std::string_view text, const std::string& file)
       continue;
     }
     switch (st.current) {
-      case section::unsupported:
-        continue;
+      case section::unsupported: continue;
       case section::none:
-        ctx.error("'" + word + "' appears outside of any section (start one with 'global', "
+        ctx.error("'" + word +
+                  "' appears outside of any section (start one with 'global', "
                   "'defaults', 'frontend', 'backend' or 'listen')");
         continue;
-      default:
-        dispatch(st, ctx);
+      default: dispatch(st, ctx);
     }
   }
   close_section(st);

@@ -25,7 +25,8 @@ parsed<uint64_t> parse_time_ms(std::string_view word) {
   uint64_t n = 0;
   size_t digits = read_digits(word, n);
   if (digits == 0) {
-    r.error = "'" + std::string(word) + "' is not a time (expected a number with an optional "
+    r.error = "'" + std::string(word) +
+              "' is not a time (expected a number with an optional "
               "unit: us, ms, s, m, h, d)";
     return r;
   }
@@ -66,7 +67,8 @@ parsed<uint64_t> parse_size(std::string_view word) {
   uint64_t n = 0;
   size_t digits = read_digits(word, n);
   if (digits == 0) {
-    r.error = "'" + std::string(word) + "' is not a size (expected a number with an optional "
+    r.error = "'" + std::string(word) +
+              "' is not a size (expected a number with an optional "
               "unit: k, m, g)";
     return r;
   }

@@ -35,8 +35,8 @@ std::optional<regex> regex::compile(std::string_view pattern, bool ignore_case,
   int code = 0;
   PCRE2_SIZE offset = 0;
   uint32_t options = ignore_case ? PCRE2_CASELESS : 0;
-  pcre2_code* compiled = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()),
-                                       pattern.size(), options, &code, &offset, nullptr);
+  pcre2_code* compiled = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                       options, &code, &offset, nullptr);
   if (compiled == nullptr) {
     PCRE2_UCHAR buf[256];
     pcre2_get_error_message(code, buf, sizeof buf);
@@ -52,7 +52,9 @@ std::optional<regex> regex::compile(std::string_view pattern, bool ignore_case,
   return regex(std::move(p));
 }
 
-bool regex::matches(std::string_view subject) const { return impl_->run(subject) >= 0; }
+bool regex::matches(std::string_view subject) const {
+  return impl_->run(subject) >= 0;
+}
 
 unsigned regex::capture_count() const {
   uint32_t n = 0;
@@ -60,7 +62,9 @@ unsigned regex::capture_count() const {
   return n;
 }
 
-const std::string& regex::pattern() const { return impl_->pattern; }
+const std::string& regex::pattern() const {
+  return impl_->pattern;
+}
 
 bool regex::replace(std::string_view subject, std::string_view replacement,
                     std::string& out) const {

@@ -10,9 +10,8 @@
 namespace sluice::master::config::testing {
 
 inline compile_result compile(std::string_view text) {
-  return compile_text(text, "t.cfg", [](const std::string&) -> std::optional<std::string> {
-    return std::nullopt;
-  });
+  return compile_text(
+      text, "t.cfg", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
 }
 
 inline std::string all_messages(const compile_result& r) {
@@ -24,8 +23,7 @@ inline std::string all_messages(const compile_result& r) {
 // True when a diagnostic of `level` at `line` contains `text`.
 inline bool has(const compile_result& r, severity level, uint32_t line, std::string_view text) {
   for (const auto& d : r.diag.all()) {
-    if (d.level == level && d.where.line == line &&
-        d.message.find(text) != std::string::npos) {
+    if (d.level == level && d.where.line == line && d.message.find(text) != std::string::npos) {
       return true;
     }
   }

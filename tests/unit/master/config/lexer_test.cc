@@ -14,7 +14,9 @@ std::optional<std::string> test_env(const std::string& name) {
   return std::nullopt;
 }
 
-words split(std::string_view line) { return split_words(line, test_env).words; }
+words split(std::string_view line) {
+  return split_words(line, test_env).words;
+}
 
 TEST(Lexer, SplitsOnSpacesAndTabsAndDropsComments) {
   EXPECT_EQ(split("  bind\t:80   # the front door"), (words{"bind", ":80"}));
@@ -35,8 +37,7 @@ TEST(Lexer, ControlEscapes) {
 }
 
 TEST(Lexer, SingleQuotesAreStrong) {
-  EXPECT_EQ(split(R"(log-format '%ci $HOST \ # x')"),
-            (words{"log-format", R"(%ci $HOST \ # x)"}));
+  EXPECT_EQ(split(R"(log-format '%ci $HOST \ # x')"), (words{"log-format", R"(%ci $HOST \ # x)"}));
 }
 
 TEST(Lexer, DoubleQuotesExpandEnvironmentAndKeepSpaces) {

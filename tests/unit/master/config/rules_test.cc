@@ -78,17 +78,19 @@ TEST(Rules, ActionErrors) {
   http-request set-header X %[src
   http-request set-hdr X y
 )");
-  EXPECT_TRUE(has_error(r, 3, "'http-request set-header' expects <name> <value>")) << all_messages(r);
+  EXPECT_TRUE(has_error(r, 3, "'http-request set-header' expects <name> <value>"))
+      << all_messages(r);
   EXPECT_TRUE(has_error(r, 4, "unexpected 'b' after 'http-request set-header X a'"))
       << all_messages(r);
   EXPECT_TRUE(has_error(r, 5, "unknown 'http-request' action 'frobnicate'")) << all_messages(r);
-  EXPECT_TRUE(has_error(r, 6, "unknown 'http-request' action 'set-var(txn.x)'"))
+  EXPECT_TRUE(has_error(r, 6, "unknown 'http-request' action 'set-var(txn.x)'")) << all_messages(r);
+  EXPECT_TRUE(has_error(r, 7, "'set-path' is not a valid 'http-response' action"))
       << all_messages(r);
-  EXPECT_TRUE(has_error(r, 7, "'set-path' is not a valid 'http-response' action")) << all_messages(r);
   EXPECT_TRUE(has_error(r, 8, "'set-status' is not a valid 'http-request' action"))
       << all_messages(r);
   EXPECT_TRUE(has_error(r, 9, "invalid regex '(['")) << all_messages(r);
-  EXPECT_TRUE(has_error(r, 10, "redirect code must be 301, 302, 303, 307 or 308")) << all_messages(r);
+  EXPECT_TRUE(has_error(r, 10, "redirect code must be 301, 302, 303, 307 or 308"))
+      << all_messages(r);
   EXPECT_TRUE(has_error(r, 11, "'redirect' expects 'location', 'prefix' or 'scheme'"))
       << all_messages(r);
   EXPECT_TRUE(has_error(r, 12, "with a body needs a 'content-type'")) << all_messages(r);
@@ -98,8 +100,9 @@ TEST(Rules, ActionErrors) {
 }
 
 TEST(Rules, PrometheusExporterMarksTheFrontend) {
-  auto r = compile("frontend stats\n  mode http\n  bind :8404\n"
-                   "  http-request use-service prometheus-exporter if { path /metrics }\n");
+  auto r = compile(
+      "frontend stats\n  mode http\n  bind :8404\n"
+      "  http-request use-service prometheus-exporter if { path /metrics }\n");
   ASSERT_TRUE(r.ok()) << all_messages(r);
   EXPECT_TRUE(r.config.frontends(0).prometheus_exporter());
 }
