@@ -6,6 +6,7 @@
 #include "master/cli.h"
 #include "master/config/compiler.h"
 #include "sluice/version.h"
+#include "worker/core/runtime.h"
 
 namespace {
 
@@ -53,7 +54,15 @@ int main(int argc, char** argv) {
     if (!opts.quiet) std::cout << "Configuration file is valid\n";
     return exit_ok;
   }
-  std::cerr << "sluice: the configuration is valid, but serving traffic is not implemented in "
-               "this version yet; only 'sluice -c' (check) and '--dump-config' work.\n";
-  return exit_config_invalid;
+  // Until the process model lands, one in-process worker serves the configuration.
+  sluice::worker::runtime rt(result.config);
+  std::vector<std::string> errors;
+  if (!rt.start(errors)) {
+    for (const auto& e : errors) std::cerr << e << "\n";
+    std::cerr << "sluice: cannot start\n";
+    return exit_config_invalid;
+  }
+  if (!opts.quiet) std::cerr << "sluice " << sluice::version << ": serving\n";
+  rt.run();
+  return exit_ok;
 }

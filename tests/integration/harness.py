@@ -33,3 +33,121 @@ def run(args, timeout=60, cwd=None, env=None):
     """Runs a command; returns (exit code, stdout, stderr)."""
     p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
     return p.returncode, p.stdout, p.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# Running sluice with real backends on 127.0.0.1.
+
+import signal
+import socket
+import socketserver
+import threading
+import time
+
+
+def free_port():
+    """A TCP port nothing listens on right now (the kernel's choice)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=20.0, what="condition"):
+    """Polls `predicate` until it is true; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Sluice:
+    """A running `sluice -f CONFIG`, stopped (SIGTERM) at the end of the test."""
+
+    def __init__(self, test, config_text, ports):
+        self.path = test.write("sluice.cfg", config_text)
+        self.log = open(os.path.join(test.dir, "sluice.log"), "w+")
+        self.proc = subprocess.Popen([SLUICE, "-f", self.path], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        test.addCleanup(self.stop)
+        for p in ports:
+            wait_for(lambda: port_open(p) or self.proc.poll() is not None, what=f"port {p}")
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sluice exited {self.proc.returncode}:\n{self.output()}")
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close() if not self.log.closed else None
+        return self.proc.returncode
+
+
+class _ThreadingTCPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class TcpBackend:
+    """A threaded TCP server on 127.0.0.1; `handler(sock, backend)` serves one connection.
+    Counts the connections it accepted."""
+
+    def __init__(self, test, handler, port=None):
+        self.connections = 0
+        self.lock = threading.Lock()
+        backend = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                with backend.lock:
+                    backend.connections += 1
+                handler(self.request, backend)
+
+        self.server = _ThreadingTCPServer(("127.0.0.1", port or 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        test.addCleanup(self.close)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def echo_handler(sock, backend):
+    """Echoes bytes until the peer half-closes, then says 'bye' and closes."""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            break
+        sock.sendall(data)
+    sock.sendall(b"bye")
+
+
+def recv_all(sock, timeout=20.0):
+    """Reads until EOF."""
+    sock.settimeout(timeout)
+    chunks = []
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return b"".join(chunks)
+        chunks.append(data)

@@ -1,0 +1,117 @@
+"""`mode tcp`: bytes both ways through the real binary, half-close, retries and
+redispatch, server choice, inactivity timeouts, stopping."""
+
+import socket
+import threading
+import time
+import unittest
+
+from harness import (Sluice, TcpBackend, TempDirTest, echo_handler, free_port, recv_all,
+                     wait_for)
+
+
+def config(port, servers, extra_backend="", extra_defaults=""):
+    lines = "\n".join(f"    server {name} 127.0.0.1:{p}" for name, p in servers)
+    return f"""global
+    workers 1
+defaults
+    mode tcp
+    timeout connect 500ms
+    timeout client 10s
+    timeout server 10s
+{extra_defaults}
+frontend db
+    bind 127.0.0.1:{port}
+    default_backend pool
+backend pool
+{extra_backend}
+{lines}
+"""
+
+
+class TcpModeTest(TempDirTest):
+    def test_bytes_flow_both_ways_and_half_close_is_passed_on(self):
+        backend = TcpBackend(self, echo_handler)
+        port = free_port()
+        Sluice(self, config(port, [("a", backend.port)]), [port])
+        payload = bytes(range(256)) * 4096  # 1 MiB
+        with socket.create_connection(("127.0.0.1", port)) as c:
+            sender = threading.Thread(target=lambda: (c.sendall(payload),
+                                                      c.shutdown(socket.SHUT_WR)))
+            sender.start()
+            got = recv_all(c)
+            sender.join()
+        self.assertEqual(len(got), len(payload) + 3)
+        self.assertEqual(got[:len(payload)], payload)
+        self.assertEqual(got[-3:], b"bye")  # sent by the backend after it saw our FIN
+
+    def test_connections_alternate_between_servers(self):
+        def named(name):
+            def handler(sock, backend):
+                sock.sendall(name)
+            return handler
+        a = TcpBackend(self, named(b"a"))
+        b = TcpBackend(self, named(b"b"))
+        port = free_port()
+        Sluice(self, config(port, [("a", a.port), ("b", b.port)]), [port])
+        seen = []
+        for _ in range(10):
+            with socket.create_connection(("127.0.0.1", port)) as c:
+                seen.append(recv_all(c))
+        self.assertEqual(seen.count(b"a"), 5, seen)
+        self.assertEqual(seen.count(b"b"), 5, seen)
+
+    def test_redispatch_moves_the_last_retry_to_another_server(self):
+        live = TcpBackend(self, echo_handler)
+        dead = free_port()  # nothing listens there
+        port = free_port()
+        Sluice(self, config(port, [("dead", dead), ("live", live.port)],
+                            extra_backend="    retries 1\n    option redispatch"), [port])
+        for _ in range(4):  # half of them pick the dead server first
+            with socket.create_connection(("127.0.0.1", port)) as c:
+                c.sendall(b"ping")
+                c.shutdown(socket.SHUT_WR)
+                self.assertEqual(recv_all(c), b"pingbye")
+
+    def test_no_usable_server_closes_the_client(self):
+        port = free_port()
+        Sluice(self, config(port, [("dead", free_port())], extra_backend="    retries 0"), [port])
+        with socket.create_connection(("127.0.0.1", port)) as c:
+            self.assertEqual(recv_all(c), b"")
+
+    def test_idle_connection_is_closed_after_the_inactivity_timeout(self):
+        backend = TcpBackend(self, echo_handler)
+        port = free_port()
+        cfg = config(port, [("a", backend.port)]).replace("timeout client 10s",
+                                                          "timeout client 300ms")
+        Sluice(self, cfg, [port])
+        with socket.create_connection(("127.0.0.1", port)) as c:
+            c.sendall(b"x")
+            c.settimeout(20)
+            self.assertEqual(c.recv(1), b"x")
+            start = time.monotonic()
+            self.assertEqual(recv_all(c), b"")  # closed by sluice, not by us
+            self.assertGreaterEqual(time.monotonic() - start, 0.25)
+
+    def test_sigterm_stops_with_exit_code_0(self):
+        backend = TcpBackend(self, echo_handler)
+        port = free_port()
+        s = Sluice(self, config(port, [("a", backend.port)]), [port])
+        self.assertEqual(s.stop(), 0)
+
+    def test_worker_keeps_serving_after_clients_vanish(self):
+        backend = TcpBackend(self, echo_handler)
+        port = free_port()
+        Sluice(self, config(port, [("a", backend.port)]), [port])
+        for _ in range(20):  # connect and reset at once
+            c = socket.create_connection(("127.0.0.1", port))
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            c.close()
+        with socket.create_connection(("127.0.0.1", port)) as c:
+            c.sendall(b"still here")
+            c.shutdown(socket.SHUT_WR)
+            self.assertEqual(recv_all(c), b"still herebye")
+
+
+if __name__ == "__main__":
+    unittest.main()

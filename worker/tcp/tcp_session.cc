@@ -1,0 +1,153 @@
+#include "worker/tcp/tcp_session.h"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "worker/upstream/connect.h"
+
+namespace sluice::worker {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+
+class tcp_session {
+ public:
+  tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize)
+      : client_(std::move(client)),
+        server_(client_.get_executor()),
+        fe_(fe),
+        watchdog_(client_.get_executor()),
+        up_(bufsize),
+        down_(bufsize) {}
+
+  // Each coroutine takes the session's owner as a parameter, so its frame keeps the
+  // session alive for as long as it runs.
+  awaitable<void> run([[maybe_unused]] std::shared_ptr<tcp_session> self) {
+    backend_runtime* be = fe_.default_backend;
+    if (be == nullptr) {
+      close_all();
+      co_return;
+    }
+    error_code ec;
+    auto local = client_.local_endpoint(ec);
+    auto connected = co_await connect_upstream(*be, server_, ec ? 0 : local.port());
+    if (!connected) {
+      close_all();
+      co_return;
+    }
+    server_index_ = connected->server;
+    be->servers[*server_index_].active++;
+    backend_ = be;
+    touch();
+    if (idle_limit().count() > 0) {
+      asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
+    }
+    asio::co_spawn(client_.get_executor(), pump(self, client_, server_, up_, true), asio::detached);
+    co_await pump(self, server_, client_, down_, false);
+  }
+
+ private:
+  // Copies one direction until its source closes or an error ends the session.
+  awaitable<void> pump([[maybe_unused]] std::shared_ptr<tcp_session> self, tcp::socket& from,
+                       tcp::socket& to, std::vector<char>& buf, bool from_client) {
+    for (;;) {
+      auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), use_result);
+      if (rec) {
+        if (rec == asio::error::eof && !closed_) {
+          error_code ignored;
+          to.shutdown(tcp::socket::shutdown_send, ignored);  // pass the half-close on
+          (from_client ? client_done_ : server_done_) = true;
+          touch();
+        } else {
+          close_all();
+        }
+        break;
+      }
+      touch();
+      auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_result);
+      (void)written;
+      if (wec) {
+        close_all();
+        break;
+      }
+      touch();
+    }
+    if (client_done_ && server_done_) close_all();
+  }
+
+  // One timer per session, re-armed only when it fires: activity just stamps a time.
+  awaitable<void> watch([[maybe_unused]] std::shared_ptr<tcp_session> self) {
+    while (!closed_) {
+      auto limit = idle_limit();
+      auto deadline = last_activity_ + limit;
+      if (limit.count() == 0) co_return;
+      if (clock::now() >= deadline) {
+        close_all();
+        co_return;
+      }
+      watchdog_.expires_at(deadline);
+      co_await watchdog_.async_wait(use_result);
+    }
+  }
+
+  // `timeout tunnel` when set; otherwise the shorter of client and server timeouts; once a
+  // side has half-closed, its `-fin` timeout when set.
+  std::chrono::milliseconds idle_limit() const {
+    const auto& ft = fe_.cfg->timeouts();
+    const auto& bt = backend_ != nullptr ? backend_->cfg->timeouts() : fe_.cfg->timeouts();
+    uint64_t ms = 0;
+    auto shorter = [&](uint64_t v) {
+      if (v != 0 && (ms == 0 || v < ms)) ms = v;
+    };
+    if (client_done_ && ft.client_fin_ms() != 0) {
+      shorter(ft.client_fin_ms());
+    } else if (server_done_ && bt.server_fin_ms() != 0) {
+      shorter(bt.server_fin_ms());
+    } else if (bt.tunnel_ms() != 0) {
+      ms = bt.tunnel_ms();
+    } else {
+      shorter(ft.client_ms());
+      shorter(bt.server_ms());
+    }
+    return std::chrono::milliseconds(ms);
+  }
+
+  void touch() { last_activity_ = clock::now(); }
+
+  void close_all() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ignored;
+    client_.close(ignored);
+    server_.close(ignored);
+    watchdog_.cancel();
+    if (backend_ != nullptr && server_index_) backend_->servers[*server_index_].active--;
+  }
+
+  tcp::socket client_;
+  tcp::socket server_;
+  frontend_runtime& fe_;
+  backend_runtime* backend_ = nullptr;
+  std::optional<size_t> server_index_;
+  asio::steady_timer watchdog_;
+  clock::time_point last_activity_ = clock::now();
+  std::vector<char> up_;
+  std::vector<char> down_;
+  bool client_done_ = false;
+  bool server_done_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+void start_tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize) {
+  auto executor = client.get_executor();
+  auto s = std::make_shared<tcp_session>(std::move(client), fe, bufsize);
+  asio::co_spawn(executor, s->run(s), asio::detached);
+}
+
+}  // namespace sluice::worker

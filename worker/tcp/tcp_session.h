@@ -1,0 +1,14 @@
+#pragma once
+// `mode tcp`: after a server is connected, bytes flow both ways untouched until both sides
+// have closed. A side that half-closes (FIN) is passed on as a half-close, so protocols
+// that rely on it keep working.
+
+#include "worker/core/asio.h"
+#include "worker/core/proxies.h"
+
+namespace sluice::worker {
+
+// Takes over an accepted client connection of a mode tcp frontend.
+void start_tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize);
+
+}  // namespace sluice::worker
