@@ -19,13 +19,26 @@ bool parse_cli(int argc, char** argv, cli_options& out) {
       "quiet,q", po::bool_switch(&out.quiet), "print errors only")(
       "version,v", po::bool_switch(&out.version), "print the version and exit")(
       "help,h", po::bool_switch(&out.help), "print this help and exit");
+  std::string listen_fds;
+  po::options_description hidden;
+  hidden.add_options()("role", po::value<std::string>(&out.role))(
+      "slot", po::value<uint32_t>(&out.slot))("generation", po::value<uint64_t>(&out.generation))(
+      "config-fd", po::value<int>(&out.config_fd))("listen-fds",
+                                                   po::value<std::string>(&listen_fds));
+  po::options_description all;
+  all.add(visible).add(hidden);
   std::ostringstream help;
   help << visible << "\nExit codes: 0 success, 1 invalid configuration, 2 usage error.\n";
   out.help_text = help.str();
   try {
     po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(visible).run(), vm);
+    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
     po::notify(vm);
+    std::istringstream fds(listen_fds);
+    for (std::string fd; std::getline(fds, fd, ',');) out.listen_fds.push_back(std::stoi(fd));
+  } catch (const std::invalid_argument&) {
+    std::cerr << "sluice: bad --listen-fds\n";
+    return false;
   } catch (const po::error& e) {
     std::cerr << "sluice: " << e.what() << "\n"
               << "Try 'sluice --help'.\n";

@@ -1,6 +1,7 @@
 #pragma once
 // `sluice` command line. Exit codes: 0 success, 1 invalid configuration, 2 usage error.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,13 @@ struct cli_options {
   bool help = false;
   std::string pidfile;
   std::string help_text;
+
+  // Set by the master when it execs a child; not for users.
+  std::string role;  // "" (master) or "worker"
+  uint32_t slot = 0;
+  uint64_t generation = 0;
+  int config_fd = -1;
+  std::vector<int> listen_fds;
 };
 
 // Parses argv; on a usage error prints why to stderr and returns false.

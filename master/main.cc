@@ -1,10 +1,17 @@
-// sluice: the master process entry point.
+// sluice: the entry point of every process. Without --role it is the master (or a one-shot
+// check); the master execs this same binary with --role=worker for its children.
 #include <google/protobuf/text_format.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "master/cli.h"
 #include "master/config/compiler.h"
+#include "master/proc_title.h"
+#include "master/spawn.h"
+#include "master/supervisor.h"
 #include "sluice/version.h"
 #include "worker/core/runtime.h"
 
@@ -19,11 +26,87 @@ void print_diagnostics(const config::diagnostics& diag, bool quiet) {
   }
 }
 
+int run_worker(const cli_options& opts) {
+  set_proc_title("sluice: worker " + std::to_string(opts.slot + 1) + " (gen " +
+                 std::to_string(opts.generation) + ")");
+  sluice::config::Config cfg;
+  if (!read_config_snapshot(opts.config_fd, cfg)) {
+    std::cerr << "sluice: worker " << opts.slot + 1 << ": cannot read the configuration\n";
+    return 3;
+  }
+  ::close(opts.config_fd);
+  sluice::worker::runtime rt(cfg);
+  std::vector<std::string> errors;
+  if (!rt.start(errors, opts.listen_fds)) {
+    for (const auto& e : errors)
+      std::cerr << "sluice: worker " << opts.slot + 1 << ": " << e << "\n";
+    return 3;
+  }
+  rt.run();
+  return exit_ok;
+}
+
+bool write_pidfile(const std::string& path) {
+  std::ofstream f(path, std::ios::trunc);
+  f << ::getpid() << "\n";
+  return static_cast<bool>(f);
+}
+
+int run_master(const cli_options& opts, const sluice::config::Config& cfg) {
+  set_proc_title("sluice: master");
+  std::vector<std::string> errors;
+  auto specs = sluice::worker::listen_order(cfg, errors);
+  uint32_t workers = cfg.global().workers();
+  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  // One socket per bind per worker slot (SO_REUSEPORT): the kernel spreads connections
+  // over the workers, and the master keeps every socket open, so a connection waiting in
+  // a queue survives its worker's restart.
+  std::vector<std::vector<int>> fds(workers);
+  for (uint32_t slot = 0; slot < workers && errors.empty(); ++slot) {
+    for (const auto& spec : specs) {
+      std::string error;
+      int fd = sluice::worker::open_listen_socket(spec, error);
+      if (fd < 0) {
+        errors.push_back(error);
+        break;
+      }
+      fds[slot].push_back(fd);
+    }
+  }
+  if (!errors.empty()) {
+    for (const auto& e : errors) std::cerr << e << "\n";
+    std::cerr << "sluice: cannot start\n";
+    return exit_config_invalid;
+  }
+  std::string pidfile = !opts.pidfile.empty() ? opts.pidfile : cfg.global().pidfile();
+  if (!pidfile.empty() && !write_pidfile(pidfile)) {
+    std::cerr << "sluice: cannot write pidfile " << pidfile << "\n";
+    return exit_config_invalid;
+  }
+  boost::asio::io_context io(1);
+  supervisor sup(io, cfg, std::move(fds));
+  if (!sup.start()) return exit_config_invalid;
+  if (!opts.quiet) {
+    std::cerr << "sluice " << sluice::version << ": master " << ::getpid() << " serving with "
+              << workers << (workers == 1 ? " worker\n" : " workers\n");
+  }
+  io.run();
+  if (!pidfile.empty()) ::unlink(pidfile.c_str());
+  return sup.exit_code();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  proc_title_init(argc, argv);
+  remember_self_exe();
   cli_options opts;
   if (!parse_cli(argc, argv, opts)) return exit_usage;
+  if (opts.role == "worker") return run_worker(opts);
+  if (!opts.role.empty()) {
+    std::cerr << "sluice: unknown role '" << opts.role << "'\n";
+    return exit_usage;
+  }
   if (opts.help) {
     std::cout << opts.help_text;
     return exit_ok;
@@ -54,15 +137,5 @@ int main(int argc, char** argv) {
     if (!opts.quiet) std::cout << "Configuration file is valid\n";
     return exit_ok;
   }
-  // Until the process model lands, one in-process worker serves the configuration.
-  sluice::worker::runtime rt(result.config);
-  std::vector<std::string> errors;
-  if (!rt.start(errors)) {
-    for (const auto& e : errors) std::cerr << e << "\n";
-    std::cerr << "sluice: cannot start\n";
-    return exit_config_invalid;
-  }
-  if (!opts.quiet) std::cerr << "sluice " << sluice::version << ": serving\n";
-  rt.run();
-  return exit_ok;
+  return run_master(opts, result.config);
 }

@@ -11,6 +11,7 @@
 
 #include "proto/config.pb.h"
 #include "worker/core/asio.h"
+#include "worker/core/session_tracker.h"
 
 namespace sluice::worker {
 
@@ -33,6 +34,7 @@ struct backend_runtime {
 struct frontend_runtime {
   const sluice::config::Frontend* cfg = nullptr;
   backend_runtime* default_backend = nullptr;
+  session_tracker* sessions = nullptr;  // the worker's
 };
 
 // Builds the run-time view; server names that do not resolve are reported in `errors`.

@@ -1,8 +1,12 @@
 #include "worker/core/runtime.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "worker/tcp/tcp_session.h"
@@ -11,75 +15,121 @@ namespace sluice::worker {
 
 namespace {
 
-using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-
-bool open_listener(tcp::acceptor& acc, const tcp::endpoint& ep, const sluice::config::Bind& bind,
-                   std::string& error) {
-  error_code ec;
-  acc.open(ep.protocol(), ec);
-  if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acc.set_option(reuse_port(true), ec);
-  if (!ec && ep.address().is_v6()) {
-    // Linux's default decides dual-stack unless the bind says; HAProxy does the same.
-    if (bind.v6only()) acc.set_option(asio::ip::v6_only(true), ec);
-    if (!ec && bind.v4v6()) acc.set_option(asio::ip::v6_only(false), ec);
-  }
-  if (!ec) acc.bind(ep, ec);
-  if (!ec) {
-    int backlog = bind.backlog() != 0 ? static_cast<int>(bind.backlog())
-                                      : asio::socket_base::max_listen_connections;
-    acc.listen(backlog, ec);
-  }
-  if (ec) {
-    error = bind.origin().file() + ":" + std::to_string(bind.origin().line()) +
-            ": cannot listen on " + ep.address().to_string() + ":" + std::to_string(ep.port()) +
-            ": " + ec.message();
-    return false;
-  }
-  return true;
+std::string where(const sluice::config::Origin& o) {
+  return o.file() + ":" + std::to_string(o.line()) + ": ";
 }
 
 }  // namespace
 
-runtime::runtime(const sluice::config::Config& cfg) : cfg_(cfg), signals_(io_, SIGINT, SIGTERM) {}
-
-runtime::~runtime() = default;
-
-bool runtime::start(std::vector<std::string>& errors) {
-  proxies_ = build_proxies(cfg_, errors);
-  for (auto& fe : proxies_.frontends) {
-    if (fe.cfg->disabled()) continue;
-    if (fe.cfg->mode() != sluice::config::MODE_TCP) {
-      errors.push_back(fe.cfg->origin().file() + ":" + std::to_string(fe.cfg->origin().line()) +
-                       ": frontend '" + fe.cfg->name() +
+std::vector<listen_spec> listen_order(const sluice::config::Config& cfg,
+                                      std::vector<std::string>& errors) {
+  std::vector<listen_spec> out;
+  for (const auto& fe : cfg.frontends()) {
+    if (fe.disabled()) continue;
+    if (fe.mode() != sluice::config::MODE_TCP) {
+      errors.push_back(where(fe.origin()) + "frontend '" + fe.name() +
                        "' is in mode http, which this version cannot serve yet (mode tcp only)");
       continue;
     }
-    for (const auto& bind : fe.cfg->binds()) {
+    for (const auto& bind : fe.binds()) {
       if (!bind.unix_path().empty()) {
-        errors.push_back(bind.origin().file() + ":" + std::to_string(bind.origin().line()) +
-                         ": Unix socket binds cannot be served yet");
+        errors.push_back(where(bind.origin()) + "Unix socket binds cannot be served yet");
         continue;
       }
       error_code ec;
       auto addr = bind.address().empty() ? asio::ip::address(asio::ip::address_v4::any())
                                          : asio::ip::make_address(bind.address(), ec);
+      if (ec) {
+        errors.push_back(where(bind.origin()) + "bad address '" + bind.address() + "'");
+        continue;
+      }
       for (uint32_t port = bind.port_first(); port <= bind.port_last(); ++port) {
-        auto acc = std::make_unique<tcp::acceptor>(io_);
-        std::string error;
-        if (!open_listener(*acc, tcp::endpoint(addr, static_cast<uint16_t>(port)), bind, error)) {
-          errors.push_back(error);
-          continue;
-        }
-        asio::co_spawn(io_, accept_loop(*acc, fe), asio::detached);
-        acceptors_.push_back(std::move(acc));
+        out.push_back({&fe, &bind, tcp::endpoint(addr, static_cast<uint16_t>(port))});
       }
     }
   }
-  signals_.async_wait([this](const error_code& ec, int) {
-    if (!ec) stop();
-  });
+  return out;
+}
+
+int open_listen_socket(const listen_spec& spec, std::string& error) {
+  const auto& ep = spec.endpoint;
+  const auto& bind = *spec.bind;
+  int fd = ::socket(ep.address().is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  auto fail = [&](const char* what) {
+    error = where(bind.origin()) + "cannot listen on " + ep.address().to_string() + ":" +
+            std::to_string(ep.port()) + ": " + what + ": " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return -1;
+  };
+  if (fd < 0) return fail("socket");
+  int one = 1, zero = 0;
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+    return fail("SO_REUSEADDR");
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    return fail("SO_REUSEPORT");
+  if (ep.address().is_v6()) {
+    // Linux's default decides dual-stack unless the bind says; HAProxy does the same.
+    if (bind.v6only() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) {
+      return fail("IPV6_V6ONLY");
+    }
+    if (bind.v4v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0) {
+      return fail("IPV6_V6ONLY");
+    }
+  }
+  if (::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0) return fail("bind");
+  int backlog = bind.backlog() != 0 ? static_cast<int>(bind.backlog()) : SOMAXCONN;
+  if (::listen(fd, backlog) != 0) return fail("listen");
+  return fd;
+}
+
+runtime::runtime(const sluice::config::Config& cfg)
+    : cfg_(cfg), signals_(io_, SIGINT, SIGTERM, SIGQUIT), hard_stop_(io_) {}
+
+runtime::~runtime() {
+  sessions_.cancel_drain();
+}
+
+bool runtime::start(std::vector<std::string>& errors, const std::vector<int>& listen_fds) {
+  proxies_ = build_proxies(cfg_, errors);
+  for (auto& fe : proxies_.frontends) fe.sessions = &sessions_;
+  std::vector<listen_spec> specs = listen_order(cfg_, errors);
+  if (!listen_fds.empty() && listen_fds.size() != specs.size()) {
+    errors.push_back("expected " + std::to_string(specs.size()) + " listening sockets, got " +
+                     std::to_string(listen_fds.size()));
+    return false;
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    std::string error;
+    int fd = listen_fds.empty() ? open_listen_socket(specs[i], error) : listen_fds[i];
+    if (fd < 0) {
+      errors.push_back(error);
+      continue;
+    }
+    auto acc = std::make_unique<tcp::acceptor>(io_);
+    error_code ec;
+    acc->assign(specs[i].endpoint.protocol(), fd, ec);
+    if (ec) {
+      errors.push_back("cannot adopt listening socket " + std::to_string(fd) + ": " + ec.message());
+      continue;
+    }
+    size_t fe_index = static_cast<size_t>(specs[i].frontend - &cfg_.frontends(0));
+    asio::co_spawn(io_, accept_loop(*acc, proxies_.frontends[fe_index]), asio::detached);
+    acceptors_.push_back(std::move(acc));
+  }
+  watch_signals();
   return errors.empty();
+}
+
+void runtime::watch_signals() {
+  signals_.async_wait([this](const error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGQUIT || stopping_) {
+      stop_now();  // SIGQUIT, or a second SIGTERM/SIGINT: stop at once
+    } else {
+      stop();
+      watch_signals();
+    }
+  });
 }
 
 awaitable<void> runtime::accept_loop(tcp::acceptor& acceptor, frontend_runtime& fe) {
@@ -104,9 +154,24 @@ void runtime::run() {
 }
 
 void runtime::stop() {
+  if (stopping_) return;
+  stopping_ = true;
   error_code ignored;
   for (auto& a : acceptors_) a->close(ignored);
+  // Sessions in flight finish; hard-stop-after bounds the wait.
+  if (uint64_t ms = cfg_.global().hard_stop_after_ms(); ms != 0) {
+    hard_stop_.expires_after(std::chrono::milliseconds(ms));
+    hard_stop_.async_wait([this](const error_code& ec) {
+      if (!ec) stop_now();
+    });
+  }
+  sessions_.drain([this] { asio::post(io_, [this] { stop_now(); }); });
+}
+
+void runtime::stop_now() {
+  error_code ignored;
   signals_.cancel(ignored);
+  hard_stop_.cancel();
   io_.stop();
 }
 

@@ -18,24 +18,49 @@ class runtime {
   explicit runtime(const sluice::config::Config& cfg);
   ~runtime();
 
-  // Resolves servers and opens every bind of every enabled frontend (SO_REUSEPORT, so
-  // several workers can share a port). Returns false with the reasons in `errors`.
-  bool start(std::vector<std::string>& errors);
+  // Resolves servers and starts accepting. With `listen_fds` empty, opens every bind of
+  // every enabled frontend itself; otherwise adopts the given listening sockets, which
+  // are in listen_order() (the master opened them). Returns false with the reasons.
+  bool start(std::vector<std::string>& errors, const std::vector<int>& listen_fds = {});
 
-  // Runs until stop() or SIGINT/SIGTERM.
+  // Runs until every session has ended after stop(), or until stop_now().
   void run();
+  // Graceful: stop accepting; sessions in flight finish (bounded by hard-stop-after).
   void stop();
+  void stop_now();
 
   asio::io_context& io() { return io_; }
 
  private:
   awaitable<void> accept_loop(tcp::acceptor& acceptor, frontend_runtime& fe);
+  void watch_signals();
 
   const sluice::config::Config& cfg_;
-  asio::io_context io_{1};
+  // Declared before io_: sessions still in the loop are destroyed with it, and they use
+  // these on their way out.
+  session_tracker sessions_;
   proxies proxies_;
+  asio::io_context io_{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   asio::signal_set signals_;
+  asio::steady_timer hard_stop_;
+  bool stopping_ = false;
 };
+
+// One listening endpoint of the config, in the order workers expect their sockets.
+struct listen_spec {
+  const sluice::config::Frontend* frontend;
+  const sluice::config::Bind* bind;
+  tcp::endpoint endpoint;
+};
+
+// Every TCP endpoint the enabled frontends listen on, in a fixed order (frontends, binds,
+// ports). Problems (unsupported bind kinds, bad addresses) go to `errors`.
+std::vector<listen_spec> listen_order(const sluice::config::Config& cfg,
+                                      std::vector<std::string>& errors);
+
+// Opens a listening socket as Sluice configures them (SO_REUSEADDR, SO_REUSEPORT,
+// v6only/v4v6, backlog). Returns -1 with `error` set on failure.
+int open_listen_socket(const listen_spec& spec, std::string& error);
 
 }  // namespace sluice::worker

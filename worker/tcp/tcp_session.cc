@@ -17,7 +17,8 @@ using namespace asio::experimental::awaitable_operators;
 class tcp_session {
  public:
   tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize)
-      : client_(std::move(client)),
+      : ticket_(*fe.sessions),
+        client_(std::move(client)),
         server_(client_.get_executor()),
         fe_(fe),
         watchdog_(client_.get_executor()),
@@ -128,6 +129,7 @@ class tcp_session {
     if (backend_ != nullptr && server_index_) backend_->servers[*server_index_].active--;
   }
 
+  session_ticket ticket_;
   tcp::socket client_;
   tcp::socket server_;
   frontend_runtime& fe_;

@@ -1,0 +1,109 @@
+#include "master/spawn.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace sluice::master {
+
+namespace {
+
+std::string exe_path;
+
+bool write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+config_snapshot::config_snapshot(const sluice::config::Config& cfg) {
+  std::string bytes;
+  if (!cfg.SerializeToString(&bytes)) return;
+  fd_ = memfd_create("sluice-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd_ < 0) return;
+  if (!write_all(fd_, bytes.data(), bytes.size()) ||
+      fcntl(fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+config_snapshot::~config_snapshot() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool read_config_snapshot(int fd, sluice::config::Config& out) {
+  std::string bytes;
+  char buf[65536];
+  off_t offset = 0;  // pread: the fd's offset is shared with the master and siblings
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+    offset += n;
+  }
+  return out.ParseFromString(bytes);
+}
+
+void remember_self_exe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  exe_path = ec ? std::string("/proc/self/exe") : p.string();
+}
+
+const std::string& self_exe() {
+  return exe_path;
+}
+
+pid_t spawn_child(const child_spec& spec, std::string& error) {
+  std::vector<std::string> args = {
+      "sluice",
+      "--role=" + spec.role,
+      "--slot=" + std::to_string(spec.slot),
+      "--generation=" + std::to_string(spec.generation),
+      "--config-fd=" + std::to_string(spec.config_fd),
+  };
+  std::string fds;
+  for (int fd : spec.listen_fds) fds += (fds.empty() ? "" : ",") + std::to_string(fd);
+  if (!fds.empty()) args.push_back("--listen-fds=" + fds);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t master = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    error = std::string("fork: ") + std::strerror(errno);
+    return -1;
+  }
+  if (pid > 0) return pid;
+
+  // Child. Only async-signal-safe calls from here to exec.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != master) ::_exit(127);  // the master died before prctl took effect
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  auto keep = [](int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) & ~FD_CLOEXEC); };
+  keep(spec.config_fd);
+  for (int fd : spec.listen_fds) keep(fd);
+  ::execv(exe_path.c_str(), argv.data());
+  ::_exit(127);
+}
+
+}  // namespace sluice::master

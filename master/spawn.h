@@ -1,0 +1,49 @@
+#pragma once
+// Starting a child process: fork, then exec the sluice binary with a role. The child gets
+// the compiled config in a sealed memory file and its listening sockets by inheritance,
+// and dies when the master dies (no orphans, ever).
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "proto/config.pb.h"
+
+namespace sluice::master {
+
+// A read-only snapshot of the compiled config that children can read by fd.
+class config_snapshot {
+ public:
+  explicit config_snapshot(const sluice::config::Config& cfg);
+  config_snapshot(const config_snapshot&) = delete;
+  config_snapshot& operator=(const config_snapshot&) = delete;
+  ~config_snapshot();
+  int fd() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Reads a Config from a snapshot fd (in the child). False if it cannot be read or parsed.
+bool read_config_snapshot(int fd, sluice::config::Config& out);
+
+struct child_spec {
+  std::string role;  // "worker"
+  uint32_t slot = 0;
+  uint64_t generation = 0;
+  int config_fd = -1;
+  std::vector<int> listen_fds;
+};
+
+// The path of the running binary, resolved once at start, so that children (and
+// reloads) exec the file on disk: after an upgrade that is the new version.
+const std::string& self_exe();
+void remember_self_exe();
+
+// Forks and execs `self_exe() --role=... ...`. Returns the child's pid, or -1 with `error`.
+pid_t spawn_child(const child_spec& spec, std::string& error);
+
+}  // namespace sluice::master
