@@ -22,7 +22,8 @@ bool parse_cli(int argc, char** argv, cli_options& out) {
   std::string listen_fds;
   po::options_description hidden;
   hidden.add_options()("role", po::value<std::string>(&out.role))(
-      "slot", po::value<uint32_t>(&out.slot))("generation", po::value<uint64_t>(&out.generation))(
+      "ready-fd", po::value<int>(&out.ready_fd))("slot", po::value<uint32_t>(&out.slot))(
+      "generation", po::value<uint64_t>(&out.generation))(
       "config-fd", po::value<int>(&out.config_fd))("listen-fds",
                                                    po::value<std::string>(&listen_fds));
   po::options_description all;
@@ -35,7 +36,12 @@ bool parse_cli(int argc, char** argv, cli_options& out) {
     po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
     po::notify(vm);
     std::istringstream fds(listen_fds);
-    for (std::string fd; std::getline(fds, fd, ',');) out.listen_fds.push_back(std::stoi(fd));
+    for (std::string item; std::getline(fds, item, ',');) {
+      size_t colon = item.find(':');
+      if (colon == std::string::npos) throw std::invalid_argument(item);
+      out.listen_fds.emplace_back(std::stoul(item.substr(0, colon)),
+                                  std::stoi(item.substr(colon + 1)));
+    }
   } catch (const std::invalid_argument&) {
     std::cerr << "sluice: bad --listen-fds\n";
     return false;

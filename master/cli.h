@@ -26,7 +26,8 @@ struct cli_options {
   uint32_t slot = 0;
   uint64_t generation = 0;
   int config_fd = -1;
-  std::vector<int> listen_fds;
+  int ready_fd = -1;
+  std::vector<std::pair<size_t, int>> listen_fds;  // (listen entry, fd)
 };
 
 // Parses argv; on a usage error prints why to stderr and returns false.

@@ -5,7 +5,6 @@
 
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "master/cli.h"
 #include "master/config/compiler.h"
@@ -37,10 +36,18 @@ int run_worker(const cli_options& opts) {
   ::close(opts.config_fd);
   sluice::worker::runtime rt(cfg);
   std::vector<std::string> errors;
-  if (!rt.start(errors, opts.listen_fds)) {
+  std::vector<sluice::worker::inherited_listener> inherited;
+  for (auto [spec, fd] : opts.listen_fds) inherited.push_back({spec, fd});
+  if (!rt.start(errors, inherited)) {
     for (const auto& e : errors)
       std::cerr << "sluice: worker " << opts.slot + 1 << ": " << e << "\n";
     return 3;
+  }
+  if (opts.ready_fd >= 0) {
+    // Tells the master this worker accepts: it may now retire the previous generation.
+    char ready = 'R';
+    [[maybe_unused]] ssize_t n = ::write(opts.ready_fd, &ready, 1);
+    ::close(opts.ready_fd);
   }
   rt.run();
   return exit_ok;
@@ -52,43 +59,25 @@ bool write_pidfile(const std::string& path) {
   return static_cast<bool>(f);
 }
 
-int run_master(const cli_options& opts, const sluice::config::Config& cfg) {
+int run_master(const cli_options& opts, sluice::config::Config cfg) {
   set_proc_title("sluice: master");
-  std::vector<std::string> errors;
-  auto specs = sluice::worker::listen_order(cfg, errors);
+  std::string pidfile = !opts.pidfile.empty() ? opts.pidfile : cfg.global().pidfile();
+  boost::asio::io_context io(1);
+  supervisor sup(io, [&opts] { return config::compile_files(opts.config_paths); });
   uint32_t workers = cfg.global().workers();
-  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
-  // One socket per bind per worker slot (SO_REUSEPORT): the kernel spreads connections
-  // over the workers, and the master keeps every socket open, so a connection waiting in
-  // a queue survives its worker's restart.
-  std::vector<std::vector<int>> fds(workers);
-  for (uint32_t slot = 0; slot < workers && errors.empty(); ++slot) {
-    for (const auto& spec : specs) {
-      std::string error;
-      int fd = sluice::worker::open_listen_socket(spec, error);
-      if (fd < 0) {
-        errors.push_back(error);
-        break;
-      }
-      fds[slot].push_back(fd);
-    }
-  }
-  if (!errors.empty()) {
-    for (const auto& e : errors) std::cerr << e << "\n";
+  if (!sup.start(std::move(cfg))) {
     std::cerr << "sluice: cannot start\n";
     return exit_config_invalid;
   }
-  std::string pidfile = !opts.pidfile.empty() ? opts.pidfile : cfg.global().pidfile();
   if (!pidfile.empty() && !write_pidfile(pidfile)) {
     std::cerr << "sluice: cannot write pidfile " << pidfile << "\n";
     return exit_config_invalid;
   }
-  boost::asio::io_context io(1);
-  supervisor sup(io, cfg, std::move(fds));
-  if (!sup.start()) return exit_config_invalid;
   if (!opts.quiet) {
-    std::cerr << "sluice " << sluice::version << ": master " << ::getpid() << " serving with "
-              << workers << (workers == 1 ? " worker\n" : " workers\n");
+    std::cerr << "sluice " << sluice::version << ": master " << ::getpid() << " starting "
+              << (workers == 0 ? std::string("one worker per CPU")
+                               : std::to_string(workers) + " workers")
+              << "\n";
   }
   io.run();
   if (!pidfile.empty()) ::unlink(pidfile.c_str());
@@ -137,5 +126,5 @@ int main(int argc, char** argv) {
     if (!opts.quiet) std::cout << "Configuration file is valid\n";
     return exit_ok;
   }
-  return run_master(opts, result.config);
+  return run_master(opts, std::move(result.config));
 }

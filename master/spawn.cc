@@ -79,8 +79,11 @@ pid_t spawn_child(const child_spec& spec, std::string& error) {
       "--config-fd=" + std::to_string(spec.config_fd),
   };
   std::string fds;
-  for (int fd : spec.listen_fds) fds += (fds.empty() ? "" : ",") + std::to_string(fd);
+  for (const auto& l : spec.listen_fds) {
+    fds += (fds.empty() ? "" : ",") + std::to_string(l.spec) + ":" + std::to_string(l.fd);
+  }
   if (!fds.empty()) args.push_back("--listen-fds=" + fds);
+  if (spec.ready_fd >= 0) args.push_back("--ready-fd=" + std::to_string(spec.ready_fd));
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -101,7 +104,8 @@ pid_t spawn_child(const child_spec& spec, std::string& error) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   auto keep = [](int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) & ~FD_CLOEXEC); };
   keep(spec.config_fd);
-  for (int fd : spec.listen_fds) keep(fd);
+  if (spec.ready_fd >= 0) keep(spec.ready_fd);
+  for (const auto& l : spec.listen_fds) keep(l.fd);
   ::execv(exe_path.c_str(), argv.data());
   ::_exit(127);
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proto/config.pb.h"
+#include "worker/core/runtime.h"
 
 namespace sluice::master {
 
@@ -35,7 +36,8 @@ struct child_spec {
   uint32_t slot = 0;
   uint64_t generation = 0;
   int config_fd = -1;
-  std::vector<int> listen_fds;
+  int ready_fd = -1;  // the child writes one byte there once it accepts
+  std::vector<sluice::worker::inherited_listener> listen_fds;
 };
 
 // The path of the running binary, resolved once at start, so that children (and

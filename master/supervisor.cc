@@ -1,9 +1,14 @@
 #include "master/supervisor.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cstring>
 #include <iostream>
+#include <thread>
 
 namespace sluice::master {
 
@@ -13,6 +18,8 @@ namespace {
 // row back off (100 ms, 200 ms, ... up to 5 s) so a crash loop does not spin the CPU.
 constexpr auto quick_death = std::chrono::seconds(1);
 constexpr auto max_backoff = std::chrono::milliseconds(5000);
+// How long a new generation may take to report ready before the reload is abandoned.
+constexpr auto ready_timeout = std::chrono::seconds(30);
 
 std::string describe(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
@@ -25,39 +32,174 @@ std::string describe(int status) {
 
 }  // namespace
 
-supervisor::supervisor(asio::io_context& io, const sluice::config::Config& cfg,
-                       std::vector<std::vector<int>> listen_fds)
-    : io_(io),
-      snapshot_(cfg),
-      listen_fds_(std::move(listen_fds)),
-      signals_(io, SIGCHLD, SIGTERM, SIGINT) {
+struct supervisor::generation_state {
+  uint64_t id = 0;
+  sluice::config::Config cfg;
+  std::unique_ptr<config_snapshot> snapshot;
+  std::vector<sluice::worker::listen_spec> specs;  // point into cfg
+  std::vector<worker_sockets> sockets;             // per worker slot
+  uint32_t workers = 0;
+  uint32_t ready = 0;
+  std::unique_ptr<asio::steady_timer> ready_timer;
+};
+
+supervisor::supervisor(asio::io_context& io, compile_fn compile)
+    : io_(io), compile_(std::move(compile)), signals_(io, SIGCHLD, SIGTERM, SIGINT) {
   signals_.add(SIGQUIT);
+  signals_.add(SIGHUP);
 }
 
-bool supervisor::start() {
-  if (!snapshot_.ok()) {
-    std::cerr << "sluice: cannot create the config snapshot for workers\n";
+supervisor::~supervisor() = default;
+
+uint64_t supervisor::generation() const {
+  return current_ ? current_->id : 0;
+}
+
+bool supervisor::start(sluice::config::Config cfg) {
+  watch_signals();
+  auto gen = std::make_unique<generation_state>();
+  gen->cfg = std::move(cfg);
+  std::vector<std::string> errors;
+  if (!launch(std::move(gen), errors)) {
+    for (const auto& e : errors) std::cerr << e << "\n";
     return false;
   }
-  watch_signals();
-  for (uint32_t slot = 0; slot < listen_fds_.size(); ++slot) spawn(slot, 0);
-  return children_.size() == listen_fds_.size();
+  return true;
 }
 
-void supervisor::spawn(uint32_t slot, uint32_t quick_deaths) {
+bool supervisor::launch(std::unique_ptr<generation_state> gen, std::vector<std::string>& errors) {
+  gen->id = next_generation_;
+  gen->workers = gen->cfg.global().workers();
+  if (gen->workers == 0) gen->workers = std::max(1u, std::thread::hardware_concurrency());
+  gen->specs = sluice::worker::listen_order(gen->cfg, errors);
+  if (!errors.empty()) return false;
+  if (!listeners_.assign(gen->specs, gen->workers, gen->sockets, errors)) return false;
+  gen->snapshot = std::make_unique<config_snapshot>(gen->cfg);
+  if (!gen->snapshot->ok()) {
+    errors.push_back(std::string("cannot create the config snapshot: ") + std::strerror(errno));
+    return false;
+  }
+  ++next_generation_;
+  pending_ = std::move(gen);
+  pending_->ready_timer = std::make_unique<asio::steady_timer>(io_, ready_timeout);
+  pending_->ready_timer->async_wait([this, id = pending_->id](const boost::system::error_code& ec) {
+    if (!ec) on_ready(id, false, "its workers did not report ready in time");
+  });
+  for (uint32_t slot = 0; slot < pending_->workers && pending_; ++slot) {
+    spawn(*pending_, slot, 0, true);
+  }
+  return true;
+}
+
+void supervisor::spawn(generation_state& gen, uint32_t slot, uint32_t quick_deaths,
+                       bool wait_ready) {
   child_spec spec;
   spec.role = "worker";
   spec.slot = slot;
-  spec.generation = generation_;
-  spec.config_fd = snapshot_.fd();
-  spec.listen_fds = listen_fds_[slot];
-  std::string error;
-  pid_t pid = spawn_child(spec, error);
-  if (pid < 0) {
-    std::cerr << "sluice: cannot start worker " << slot + 1 << ": " << error << "\n";
+  spec.generation = gen.id;
+  spec.config_fd = gen.snapshot->fd();
+  spec.listen_fds = gen.sockets[slot];
+  int pipe_fds[2] = {-1, -1};
+  if (wait_ready && ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    on_ready(gen.id, false, std::string("pipe: ") + std::strerror(errno));
     return;
   }
-  children_[pid] = child{slot, std::chrono::steady_clock::now(), quick_deaths};
+  spec.ready_fd = pipe_fds[1];
+  std::string error;
+  pid_t pid = spawn_child(spec, error);
+  if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
+  if (pid < 0) {
+    if (pipe_fds[0] >= 0) ::close(pipe_fds[0]);
+    std::cerr << "sluice: cannot start worker " << slot + 1 << ": " << error << "\n";
+    if (wait_ready) on_ready(gen.id, false, "a worker could not be started");
+    return;
+  }
+  children_[pid] = child{gen.id, slot, std::chrono::steady_clock::now(), quick_deaths};
+  if (!wait_ready) return;
+  auto pipe = std::make_shared<asio::posix::stream_descriptor>(io_, pipe_fds[0]);
+  auto byte = std::make_shared<char>(0);
+  pipe->async_read_some(
+      asio::buffer(byte.get(), 1),
+      [this, pipe, byte, id = gen.id](const boost::system::error_code& ec, size_t n) {
+        on_ready(id, !ec && n == 1 && *byte == 'R', "a worker exited before it was ready");
+      });
+}
+
+void supervisor::on_ready(uint64_t generation, bool ok, const std::string& why) {
+  if (stopping_ || !pending_ || pending_->id != generation) return;
+  if (!ok) {
+    abandon(why);
+    return;
+  }
+  if (++pending_->ready == pending_->workers) commit();
+}
+
+void supervisor::commit() {
+  pending_->ready_timer->cancel();
+  std::unique_ptr<generation_state> old = std::move(current_);
+  current_ = std::move(pending_);
+  if (old) {
+    // The new generation accepts on the same sockets; the old one stops accepting and
+    // drains. Nothing queued is lost: the master still holds every socket.
+    for (const auto& [pid, c] : children_) {
+      if (c.generation == old->id) ::kill(pid, SIGTERM);
+    }
+    ++reloads_;
+    std::cerr << "sluice: reloaded: generation " << old->id << " draining\n";
+  }
+  // Tests and operators wait for this line: every worker of the generation accepts.
+  std::cerr << "sluice: generation " << current_->id << " serving with " << current_->workers
+            << (current_->workers == 1 ? " worker\n" : " workers\n");
+  listeners_.close_unused(current_->specs);
+  if (reload_again_) {
+    reload_again_ = false;
+    reload();
+  }
+}
+
+void supervisor::abandon(const std::string& why) {
+  pending_->ready_timer->cancel();
+  for (const auto& [pid, c] : children_) {
+    if (c.generation == pending_->id) ::kill(pid, SIGKILL);
+  }
+  uint64_t id = pending_->id;
+  pending_.reset();
+  if (!current_) {
+    std::cerr << "sluice: cannot start: " << why << "\n";
+    exit_code_ = 1;
+    stop(SIGQUIT);
+    return;
+  }
+  // Sockets opened only for the abandoned generation are not needed.
+  listeners_.close_unused(current_->specs);
+  ++reload_failures_;
+  std::cerr << "sluice: reload failed: generation " << id << " abandoned (" << why
+            << "); generation " << current_->id << " keeps serving\n";
+}
+
+void supervisor::reload() {
+  if (stopping_) return;
+  if (pending_) {
+    reload_again_ = true;  // after the one in progress
+    return;
+  }
+  config::compile_result r = compile_();
+  for (const auto& d : r.diag.all()) std::cerr << config::format(d) << "\n";
+  if (!r.ok()) {
+    ++reload_failures_;
+    std::cerr << "sluice: reload failed: the configuration is invalid (" << r.diag.error_count()
+              << (r.diag.error_count() == 1 ? " error" : " errors") << "); generation "
+              << generation() << " keeps serving\n";
+    return;
+  }
+  auto gen = std::make_unique<generation_state>();
+  gen->cfg = std::move(r.config);
+  std::vector<std::string> errors;
+  if (!launch(std::move(gen), errors)) {
+    ++reload_failures_;
+    for (const auto& e : errors) std::cerr << e << "\n";
+    std::cerr << "sluice: reload failed; generation " << generation() << " keeps serving\n";
+  }
 }
 
 void supervisor::watch_signals() {
@@ -65,6 +207,8 @@ void supervisor::watch_signals() {
     if (ec) return;
     if (sig == SIGCHLD) {
       reap();
+    } else if (sig == SIGHUP) {
+      reload();
     } else {
       stop(sig);
     }
@@ -81,34 +225,49 @@ void supervisor::reap() {
     child c = it->second;
     children_.erase(it);
     if (stopping_) continue;
+    if (pending_ && c.generation == pending_->id) {
+      std::cerr << "sluice: new worker " << c.slot + 1 << " (pid " << pid << ") "
+                << describe(status) << "\n";
+      on_ready(c.generation, false, "a worker exited before it was ready");
+      continue;
+    }
+    if (!current_ || c.generation != current_->id) continue;  // a drained old worker
     std::cerr << "sluice: worker " << c.slot + 1 << " (pid " << pid << ") " << describe(status)
               << "; restarting it\n";
     bool quick = std::chrono::steady_clock::now() - c.started < quick_death;
     uint32_t deaths = quick ? c.quick_deaths + 1 : 0;
     if (deaths <= 1) {
-      spawn(c.slot, deaths);  // at once: the listening sockets stay open meanwhile
+      spawn(*current_, c.slot, deaths, false);  // at once: its sockets stayed open
       continue;
     }
     auto delay = std::min<std::chrono::milliseconds>(
         max_backoff, std::chrono::milliseconds(100) * (1u << std::min(deaths - 2, 6u)));
     auto timer = std::make_shared<asio::steady_timer>(io_, delay);
-    timer->async_wait([this, timer, slot = c.slot, deaths](const boost::system::error_code& ec) {
-      if (!ec && !stopping_) spawn(slot, deaths);
+    timer->async_wait([this, timer, slot = c.slot, deaths,
+                       gen = c.generation](const boost::system::error_code& ec) {
+      if (!ec && !stopping_ && current_ && current_->id == gen) {
+        spawn(*current_, slot, deaths, false);
+      }
     });
   }
-  if (stopping_ && children_.empty()) {
-    boost::system::error_code ignored;
-    signals_.cancel(ignored);
-    io_.stop();
-  }
+  finish_if_done();
 }
 
 void supervisor::stop(int sig) {
   // SIGTERM/SIGINT: graceful (workers stop accepting and drain); SIGQUIT: now. A second
   // SIGTERM while draining is passed on too, and makes the workers stop at once.
   stopping_ = true;
+  if (pending_) pending_->ready_timer->cancel();
   for (const auto& [pid, c] : children_) ::kill(pid, sig == SIGQUIT ? SIGQUIT : SIGTERM);
-  if (children_.empty()) io_.stop();
+  finish_if_done();
+}
+
+void supervisor::finish_if_done() {
+  if (stopping_ && children_.empty()) {
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    io_.stop();
+  }
 }
 
 }  // namespace sluice::master

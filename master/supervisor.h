@@ -1,17 +1,27 @@
 #pragma once
-// The master's supervision of its children: it starts the workers of a generation,
-// restarts one that exits or is killed (at once, then with backoff if it keeps dying), and
-// on stop passes the signal on and waits for every child.
+// The master's supervision of its children, by generation. A generation is one compiled
+// config and the workers running it. The master:
+//  - starts a generation's workers and waits until each reports that it accepts;
+//  - restarts a worker of the current generation that exits (at once, then with backoff
+//    if it keeps dying), on the same sockets;
+//  - on reload (SIGHUP) compiles the files again: if they are invalid, it says why and the
+//    running generation serves on untouched; if valid, it starts the next generation on the
+//    same listening sockets, and only once all of its workers are ready tells the previous
+//    one to stop accepting and drain;
+//  - on SIGTERM/SIGINT drains every worker and exits when they are gone; SIGQUIT: now.
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "master/config/compiler.h"
+#include "master/listeners.h"
 #include "master/spawn.h"
 #include "worker/core/asio.h"
 
@@ -21,34 +31,52 @@ namespace asio = boost::asio;
 
 class supervisor {
  public:
-  // `listen_fds[slot]` are the listening sockets of worker `slot`, in listen order.
-  supervisor(asio::io_context& io, const sluice::config::Config& cfg,
-             std::vector<std::vector<int>> listen_fds);
+  using compile_fn = std::function<config::compile_result()>;
 
-  // Starts every worker; false (with messages on stderr) if a worker cannot be started.
-  bool start();
+  supervisor(asio::io_context& io, compile_fn compile);
+  ~supervisor();
 
-  // The exit code the master should return once run() ends.
+  // Starts the first generation from `cfg`. False if its listeners cannot be opened.
+  bool start(sluice::config::Config cfg);
+
+  // Exit code for the master once the io_context has stopped.
   int exit_code() const { return exit_code_; }
 
+  uint64_t generation() const;
+  uint64_t reloads() const { return reloads_; }
+  uint64_t reload_failures() const { return reload_failures_; }
+
  private:
+  struct generation_state;
   struct child {
+    uint64_t generation = 0;
     uint32_t slot = 0;
     std::chrono::steady_clock::time_point started;
     uint32_t quick_deaths = 0;  // exits soon after starting, in a row
   };
 
-  void spawn(uint32_t slot, uint32_t quick_deaths);
+  bool launch(std::unique_ptr<generation_state> gen, std::vector<std::string>& errors);
+  void spawn(generation_state& gen, uint32_t slot, uint32_t quick_deaths, bool wait_ready);
+  void on_ready(uint64_t generation, bool ok, const std::string& why);
+  void commit();
+  void abandon(const std::string& why);
+  void reload();
   void watch_signals();
   void reap();
   void stop(int sig);
+  void finish_if_done();
 
   asio::io_context& io_;
-  config_snapshot snapshot_;
-  std::vector<std::vector<int>> listen_fds_;
-  uint64_t generation_ = 1;
+  compile_fn compile_;
+  listener_pool listeners_;
+  std::unique_ptr<generation_state> current_;
+  std::unique_ptr<generation_state> pending_;
   std::map<pid_t, child> children_;
   asio::signal_set signals_;
+  uint64_t next_generation_ = 1;
+  uint64_t reloads_ = 0;
+  uint64_t reload_failures_ = 0;
+  bool reload_again_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;
 };

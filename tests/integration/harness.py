@@ -79,10 +79,19 @@ class Sluice:
         self.proc = subprocess.Popen([SLUICE, "-f", self.path], stdout=self.log,
                                      stderr=subprocess.STDOUT)
         test.addCleanup(self.stop)
+        self.wait_generation(1)
         for p in ports:
             wait_for(lambda: port_open(p) or self.proc.poll() is not None, what=f"port {p}")
             if self.proc.poll() is not None:
                 raise AssertionError(f"sluice exited {self.proc.returncode}:\n{self.output()}")
+
+    def wait_generation(self, n, timeout=30.0):
+        """Waits until the master says generation `n` serves (all its workers accept)."""
+        line = f"sluice: generation {n} serving"
+        wait_for(lambda: line in self.output() or self.proc.poll() is not None,
+                 timeout=timeout, what=line)
+        if line not in self.output():
+            raise AssertionError(f"sluice exited {self.proc.returncode}:\n{self.output()}")
 
     def output(self):
         self.log.flush()

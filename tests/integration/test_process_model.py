@@ -74,8 +74,9 @@ class ProcessModelTest(TempDirTest):
     def test_process_titles_name_each_role(self):
         s = self.start(workers=2)
         self.assertEqual(cmdline(s.proc.pid), "sluice: master")
-        titles = sorted(cmdline(p) for p in children(s.proc.pid))
-        self.assertEqual(titles, ["sluice: worker 1 (gen 1)", "sluice: worker 2 (gen 1)"])
+        expected = ["sluice: worker 1 (gen 1)", "sluice: worker 2 (gen 1)"]
+        titles = lambda: sorted(cmdline(p) for p in children(s.proc.pid))
+        wait_for(lambda: titles() == expected, what=f"titles {expected}, have {titles()}")
 
     def test_killed_worker_is_replaced_and_traffic_goes_on(self):
         s = self.start(workers=2)

@@ -99,6 +99,25 @@ class TcpModeTest(TempDirTest):
         s = Sluice(self, config(port, [("a", backend.port)]), [port])
         self.assertEqual(s.stop(), 0)
 
+    def test_each_frontend_reaches_its_own_backend(self):
+        # Regression: with several frontends, a worker once picked the frontend of a
+        # listening socket by pointer arithmetic over protobuf's (non-contiguous) list.
+        def named(name):
+            def handler(sock, backend):
+                sock.sendall(name)
+            return handler
+        backends = [TcpBackend(self, named(bytes([ord("a") + i]))) for i in range(3)]
+        ports = [free_port() for _ in backends]
+        text = "global\n    workers 2\ndefaults\n    mode tcp\n    timeout connect 1s\n"
+        for i, (b, p) in enumerate(zip(backends, ports)):
+            text += (f"frontend f{i}\n    bind 127.0.0.1:{p}\n    default_backend b{i}\n"
+                     f"backend b{i}\n    server s 127.0.0.1:{b.port}\n")
+        Sluice(self, text, ports)
+        for _ in range(5):
+            for i, p in enumerate(ports):
+                with socket.create_connection(("127.0.0.1", p)) as c:
+                    self.assertEqual(recv_all(c), bytes([ord("a") + i]))
+
     def test_worker_keeps_serving_after_clients_vanish(self):
         backend = TcpBackend(self, echo_handler)
         port = free_port()

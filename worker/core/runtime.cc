@@ -24,7 +24,8 @@ std::string where(const sluice::config::Origin& o) {
 std::vector<listen_spec> listen_order(const sluice::config::Config& cfg,
                                       std::vector<std::string>& errors) {
   std::vector<listen_spec> out;
-  for (const auto& fe : cfg.frontends()) {
+  for (int fi = 0; fi < cfg.frontends_size(); ++fi) {
+    const auto& fe = cfg.frontends(fi);
     if (fe.disabled()) continue;
     if (fe.mode() != sluice::config::MODE_TCP) {
       errors.push_back(where(fe.origin()) + "frontend '" + fe.name() +
@@ -44,7 +45,8 @@ std::vector<listen_spec> listen_order(const sluice::config::Config& cfg,
         continue;
       }
       for (uint32_t port = bind.port_first(); port <= bind.port_last(); ++port) {
-        out.push_back({&fe, &bind, tcp::endpoint(addr, static_cast<uint16_t>(port))});
+        out.push_back({static_cast<size_t>(fi), &fe, &bind,
+                       tcp::endpoint(addr, static_cast<uint16_t>(port))});
       }
     }
   }
@@ -89,31 +91,39 @@ runtime::~runtime() {
   sessions_.cancel_drain();
 }
 
-bool runtime::start(std::vector<std::string>& errors, const std::vector<int>& listen_fds) {
+bool runtime::start(std::vector<std::string>& errors,
+                    const std::vector<inherited_listener>& inherited) {
   proxies_ = build_proxies(cfg_, errors);
   for (auto& fe : proxies_.frontends) fe.sessions = &sessions_;
   std::vector<listen_spec> specs = listen_order(cfg_, errors);
-  if (!listen_fds.empty() && listen_fds.size() != specs.size()) {
-    errors.push_back("expected " + std::to_string(specs.size()) + " listening sockets, got " +
-                     std::to_string(listen_fds.size()));
-    return false;
+  std::vector<inherited_listener> sockets = inherited;
+  if (sockets.empty()) {
+    for (size_t i = 0; i < specs.size(); ++i) {
+      std::string error;
+      int fd = open_listen_socket(specs[i], error);
+      if (fd < 0) {
+        errors.push_back(error);
+      } else {
+        sockets.push_back({i, fd});
+      }
+    }
   }
-  for (size_t i = 0; i < specs.size(); ++i) {
-    std::string error;
-    int fd = listen_fds.empty() ? open_listen_socket(specs[i], error) : listen_fds[i];
-    if (fd < 0) {
-      errors.push_back(error);
+  for (const auto& l : sockets) {
+    if (l.spec >= specs.size()) {
+      errors.push_back("listening socket " + std::to_string(l.fd) + " names listen entry " +
+                       std::to_string(l.spec) + " of " + std::to_string(specs.size()));
       continue;
     }
     auto acc = std::make_unique<tcp::acceptor>(io_);
     error_code ec;
-    acc->assign(specs[i].endpoint.protocol(), fd, ec);
+    acc->assign(specs[l.spec].endpoint.protocol(), l.fd, ec);
     if (ec) {
-      errors.push_back("cannot adopt listening socket " + std::to_string(fd) + ": " + ec.message());
+      errors.push_back("cannot adopt listening socket " + std::to_string(l.fd) + ": " +
+                       ec.message());
       continue;
     }
-    size_t fe_index = static_cast<size_t>(specs[i].frontend - &cfg_.frontends(0));
-    asio::co_spawn(io_, accept_loop(*acc, proxies_.frontends[fe_index]), asio::detached);
+    asio::co_spawn(io_, accept_loop(*acc, proxies_.frontends[specs[l.spec].frontend_index]),
+                   asio::detached);
     acceptors_.push_back(std::move(acc));
   }
   watch_signals();

@@ -12,16 +12,24 @@
 
 namespace sluice::worker {
 
+// A listening socket received from the master: which listen_order() entry it serves.
+// Several sockets may serve one entry (SO_REUSEPORT slots folded onto fewer workers).
+struct inherited_listener {
+  size_t spec;
+  int fd;
+};
+
 class runtime {
  public:
   // `cfg` must outlive the runtime.
   explicit runtime(const sluice::config::Config& cfg);
   ~runtime();
 
-  // Resolves servers and starts accepting. With `listen_fds` empty, opens every bind of
-  // every enabled frontend itself; otherwise adopts the given listening sockets, which
-  // are in listen_order() (the master opened them). Returns false with the reasons.
-  bool start(std::vector<std::string>& errors, const std::vector<int>& listen_fds = {});
+  // Resolves servers and starts accepting. With `inherited` empty, opens every bind of
+  // every enabled frontend itself; otherwise adopts the listening sockets the master
+  // opened, each tagged with its index in listen_order(). Returns false with the reasons.
+  bool start(std::vector<std::string>& errors,
+             const std::vector<inherited_listener>& inherited = {});
 
   // Runs until every session has ended after stop(), or until stop_now().
   void run();
@@ -49,6 +57,7 @@ class runtime {
 
 // One listening endpoint of the config, in the order workers expect their sockets.
 struct listen_spec {
+  size_t frontend_index;  // in Config.frontends
   const sluice::config::Frontend* frontend;
   const sluice::config::Bind* bind;
   tcp::endpoint endpoint;
