@@ -21,11 +21,14 @@ bool parse_cli(int argc, char** argv, cli_options& out) {
       "help,h", po::bool_switch(&out.help), "print this help and exit");
   std::string listen_fds;
   po::options_description hidden;
-  hidden.add_options()("role", po::value<std::string>(&out.role))(
-      "ready-fd", po::value<int>(&out.ready_fd))("slot", po::value<uint32_t>(&out.slot))(
-      "generation", po::value<uint64_t>(&out.generation))(
-      "config-fd", po::value<int>(&out.config_fd))("listen-fds",
-                                                   po::value<std::string>(&listen_fds));
+  auto add_hidden = hidden.add_options();
+  add_hidden("role", po::value<std::string>(&out.role));
+  add_hidden("slot", po::value<uint32_t>(&out.slot));
+  add_hidden("generation", po::value<uint64_t>(&out.generation));
+  add_hidden("config-fd", po::value<int>(&out.config_fd));
+  add_hidden("ready-fd", po::value<int>(&out.ready_fd));
+  add_hidden("table-fd", po::value<int>(&out.table_fd));
+  add_hidden("listen-fds", po::value<std::string>(&listen_fds));
   po::options_description all;
   all.add(visible).add(hidden);
   std::ostringstream help;

@@ -27,6 +27,7 @@ struct cli_options {
   uint64_t generation = 0;
   int config_fd = -1;
   int ready_fd = -1;
+  int table_fd = -1;
   std::vector<std::pair<size_t, int>> listen_fds;  // (listen entry, fd)
 };
 

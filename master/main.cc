@@ -6,8 +6,11 @@
 #include <fstream>
 #include <iostream>
 
+#include "health/shm_segment.h"
+#include "health/table.h"
 #include "master/cli.h"
 #include "master/config/compiler.h"
+#include "master/control/server.h"
 #include "master/proc_title.h"
 #include "master/spawn.h"
 #include "master/supervisor.h"
@@ -34,7 +37,18 @@ int run_worker(const cli_options& opts) {
     return 3;
   }
   ::close(opts.config_fd);
-  sluice::worker::runtime rt(cfg);
+  sluice::health::shm_segment segment;
+  sluice::health::table table;
+  if (opts.table_fd >= 0) {
+    segment = sluice::health::shm_segment::attach(opts.table_fd);
+    table = sluice::health::table::attach(segment.memory(), segment.size());
+    if (!table.valid()) {
+      std::cerr << "sluice: worker " << opts.slot + 1 << ": the shared server table is missing "
+                << "or of another version\n";
+      return 3;
+    }
+  }
+  sluice::worker::runtime rt(cfg, table.valid() ? &table : nullptr);
   std::vector<std::string> errors;
   std::vector<sluice::worker::inherited_listener> inherited;
   for (auto [spec, fd] : opts.listen_fds) inherited.push_back({spec, fd});
@@ -65,7 +79,10 @@ int run_master(const cli_options& opts, sluice::config::Config cfg) {
   boost::asio::io_context io(1);
   supervisor sup(io, [&opts] { return config::compile_files(opts.config_paths); });
   uint32_t workers = cfg.global().workers();
-  if (!sup.start(std::move(cfg))) {
+  control::server control_socket(io, sup);
+  std::vector<std::string> errors;
+  if (!control_socket.listen(cfg.global(), errors) || !sup.start(std::move(cfg))) {
+    for (const auto& e : errors) std::cerr << e << "\n";
     std::cerr << "sluice: cannot start\n";
     return exit_config_invalid;
   }

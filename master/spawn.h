@@ -37,6 +37,7 @@ struct child_spec {
   uint64_t generation = 0;
   int config_fd = -1;
   int ready_fd = -1;  // the child writes one byte there once it accepts
+  int table_fd = -1;  // the shared server table
   std::vector<sluice::worker::inherited_listener> listen_fds;
 };
 

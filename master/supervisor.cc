@@ -55,8 +55,51 @@ uint64_t supervisor::generation() const {
   return current_ ? current_->id : 0;
 }
 
+const sluice::config::Config* supervisor::current_config() const {
+  return current_ ? &current_->cfg : nullptr;
+}
+
+// Every server of a new config gets its slot (an existing one when its name is known, so a
+// reload keeps its state). A weight the config changes is applied; otherwise a weight set
+// by an operator stays.
+bool supervisor::key_servers(const sluice::config::Config& cfg, std::vector<std::string>& errors) {
+  std::map<std::string, uint32_t> weights;
+  for (const auto& be : cfg.backends()) {
+    for (const auto& srv : be.servers()) {
+      std::string key = be.name() + "/" + srv.name();
+      bool known = table_.find(key) != nullptr;
+      health::server_slot* slot = table_.find_or_add(key, srv.weight());
+      if (slot == nullptr) {
+        errors.push_back("the shared server table is full (" + std::to_string(table_.capacity()) +
+                         " servers); restart sluice to grow it");
+        return false;
+      }
+      if (!known && srv.disabled()) {
+        slot->admin.store(static_cast<uint32_t>(health::admin_state::maint));
+      }
+      auto prev = config_weights_.find(key);
+      if (known && prev != config_weights_.end() && prev->second != srv.weight()) {
+        slot->weight.store(srv.weight(), std::memory_order_relaxed);
+      }
+      weights[key] = srv.weight();
+    }
+  }
+  config_weights_ = std::move(weights);
+  return true;
+}
+
 bool supervisor::start(sluice::config::Config cfg) {
   watch_signals();
+  // Room for every server of this config and many more added by later reloads.
+  uint32_t servers = 0;
+  for (const auto& be : cfg.backends()) servers += static_cast<uint32_t>(be.servers_size());
+  uint32_t capacity = std::max<uint32_t>(4096, servers * 4);
+  segment_ = health::shm_segment::create("sluice-servers", health::table::bytes_for(capacity));
+  if (!segment_.ok()) {
+    std::cerr << "sluice: cannot create the shared server table: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  table_ = health::table::format(segment_.memory(), capacity);
   auto gen = std::make_unique<generation_state>();
   gen->cfg = std::move(cfg);
   std::vector<std::string> errors;
@@ -73,6 +116,7 @@ bool supervisor::launch(std::unique_ptr<generation_state> gen, std::vector<std::
   if (gen->workers == 0) gen->workers = std::max(1u, std::thread::hardware_concurrency());
   gen->specs = sluice::worker::listen_order(gen->cfg, errors);
   if (!errors.empty()) return false;
+  if (!key_servers(gen->cfg, errors)) return false;
   if (!listeners_.assign(gen->specs, gen->workers, gen->sockets, errors)) return false;
   gen->snapshot = std::make_unique<config_snapshot>(gen->cfg);
   if (!gen->snapshot->ok()) {
@@ -98,6 +142,7 @@ void supervisor::spawn(generation_state& gen, uint32_t slot, uint32_t quick_deat
   spec.slot = slot;
   spec.generation = gen.id;
   spec.config_fd = gen.snapshot->fd();
+  spec.table_fd = segment_.fd();
   spec.listen_fds = gen.sockets[slot];
   int pipe_fds[2] = {-1, -1};
   if (wait_ready && ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -151,10 +196,36 @@ void supervisor::commit() {
   std::cerr << "sluice: generation " << current_->id << " serving with " << current_->workers
             << (current_->workers == 1 ? " worker\n" : " workers\n");
   listeners_.close_unused(current_->specs);
+  if (old) finish_reload(true, {});
   if (reload_again_) {
     reload_again_ = false;
-    reload();
+    auto queued = std::move(queued_);
+    queued_.clear();
+    reload(nullptr);
+    for (auto& q : queued) waiting_.push_back(std::move(q));
   }
+}
+
+void supervisor::finish_reload(bool ok, const std::vector<std::string>& messages) {
+  last_reload_ = ok ? "ok: generation " + std::to_string(generation())
+                    : "failed: " + (messages.empty() ? std::string("?") : messages.back());
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& w : waiting) {
+    if (w) w(ok, generation(), messages);
+  }
+}
+
+uint32_t supervisor::workers() const {
+  return current_ ? current_->workers : 0;
+}
+
+std::vector<pid_t> supervisor::worker_pids() const {
+  std::vector<pid_t> pids;
+  for (const auto& [pid, c] : children_) {
+    if (current_ && c.generation == current_->id) pids.push_back(pid);
+  }
+  return pids;
 }
 
 void supervisor::abandon(const std::string& why) {
@@ -175,21 +246,34 @@ void supervisor::abandon(const std::string& why) {
   ++reload_failures_;
   std::cerr << "sluice: reload failed: generation " << id << " abandoned (" << why
             << "); generation " << current_->id << " keeps serving\n";
+  finish_reload(false, {"generation " + std::to_string(id) + " abandoned: " + why});
 }
 
-void supervisor::reload() {
-  if (stopping_) return;
-  if (pending_) {
-    reload_again_ = true;  // after the one in progress
+void supervisor::reload(reload_done done) {
+  if (stopping_) {
+    if (done) done(false, generation(), {"sluice is stopping"});
     return;
   }
+  if (pending_) {
+    reload_again_ = true;  // after the one in progress
+    if (done) queued_.push_back(std::move(done));
+    return;
+  }
+  if (done) waiting_.push_back(std::move(done));
   config::compile_result r = compile_();
-  for (const auto& d : r.diag.all()) std::cerr << config::format(d) << "\n";
+  std::vector<std::string> messages;
+  for (const auto& d : r.diag.all()) {
+    std::cerr << config::format(d) << "\n";
+    messages.push_back(config::format(d));
+  }
   if (!r.ok()) {
     ++reload_failures_;
     std::cerr << "sluice: reload failed: the configuration is invalid (" << r.diag.error_count()
               << (r.diag.error_count() == 1 ? " error" : " errors") << "); generation "
               << generation() << " keeps serving\n";
+    messages.push_back("the configuration is invalid; generation " + std::to_string(generation()) +
+                       " keeps serving");
+    finish_reload(false, messages);
     return;
   }
   auto gen = std::make_unique<generation_state>();
@@ -199,6 +283,7 @@ void supervisor::reload() {
     ++reload_failures_;
     for (const auto& e : errors) std::cerr << e << "\n";
     std::cerr << "sluice: reload failed; generation " << generation() << " keeps serving\n";
+    finish_reload(false, errors);
   }
 }
 
@@ -208,7 +293,7 @@ void supervisor::watch_signals() {
     if (sig == SIGCHLD) {
       reap();
     } else if (sig == SIGHUP) {
-      reload();
+      reload(nullptr);
     } else {
       stop(sig);
     }

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "health/shm_segment.h"
+#include "health/table.h"
 #include "master/config/compiler.h"
 #include "master/listeners.h"
 #include "master/spawn.h"
@@ -32,6 +34,10 @@ namespace asio = boost::asio;
 class supervisor {
  public:
   using compile_fn = std::function<config::compile_result()>;
+  // Told how a reload ended: ok, the generation serving afterwards, and the messages
+  // (FILE:LINE diagnostics, or why a new generation did not start).
+  using reload_done =
+      std::function<void(bool ok, uint64_t generation, const std::vector<std::string>& messages)>;
 
   supervisor(asio::io_context& io, compile_fn compile);
   ~supervisor();
@@ -43,8 +49,16 @@ class supervisor {
   int exit_code() const { return exit_code_; }
 
   uint64_t generation() const;
+  const sluice::config::Config* current_config() const;
+  health::table& table() { return table_; }
   uint64_t reloads() const { return reloads_; }
   uint64_t reload_failures() const { return reload_failures_; }
+  const std::string& last_reload() const { return last_reload_; }
+  uint32_t workers() const;
+  std::vector<pid_t> worker_pids() const;  // of the serving generation
+
+  // Reloads now (or after the reload in progress); `done` is told the outcome.
+  void reload(reload_done done);
 
  private:
   struct generation_state;
@@ -56,11 +70,12 @@ class supervisor {
   };
 
   bool launch(std::unique_ptr<generation_state> gen, std::vector<std::string>& errors);
+  bool key_servers(const sluice::config::Config& cfg, std::vector<std::string>& errors);
   void spawn(generation_state& gen, uint32_t slot, uint32_t quick_deaths, bool wait_ready);
   void on_ready(uint64_t generation, bool ok, const std::string& why);
   void commit();
   void abandon(const std::string& why);
-  void reload();
+  void finish_reload(bool ok, const std::vector<std::string>& messages);
   void watch_signals();
   void reap();
   void stop(int sig);
@@ -69,6 +84,9 @@ class supervisor {
   asio::io_context& io_;
   compile_fn compile_;
   listener_pool listeners_;
+  health::shm_segment segment_;
+  health::table table_;
+  std::map<std::string, uint32_t> config_weights_;  // per key, as the last config said
   std::unique_ptr<generation_state> current_;
   std::unique_ptr<generation_state> pending_;
   std::map<pid_t, child> children_;
@@ -77,6 +95,9 @@ class supervisor {
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
   bool reload_again_ = false;
+  std::vector<reload_done> waiting_;  // told when the pending generation commits or fails
+  std::vector<reload_done> queued_;   // for the reload after that
+  std::string last_reload_ = "none";
   bool stopping_ = false;
   int exit_code_ = 0;
 };

@@ -13,9 +13,7 @@ std::optional<size_t> backend_runtime::pick(std::optional<size_t> exclude) {
     for (size_t k = 0; k < n; ++k) {
       size_t i = (rr_next + k) % n;
       const server_runtime& s = servers[i];
-      if (!s.usable || s.cfg->backup() != backup || s.cfg->disabled() || s.cfg->weight() == 0) {
-        continue;
-      }
+      if (s.cfg->backup() != backup || !s.accepts_new_traffic()) continue;
       if (exclude && *exclude == i) {
         fallback = i;
         continue;
@@ -28,7 +26,8 @@ std::optional<size_t> backend_runtime::pick(std::optional<size_t> exclude) {
   return std::nullopt;
 }
 
-proxies build_proxies(const sluice::config::Config& cfg, std::vector<std::string>& errors) {
+proxies build_proxies(const sluice::config::Config& cfg, const health::table* table,
+                      std::vector<std::string>& errors) {
   proxies p;
   for (const auto& be : cfg.backends()) {
     auto rt = std::make_unique<backend_runtime>();
@@ -36,6 +35,11 @@ proxies build_proxies(const sluice::config::Config& cfg, std::vector<std::string
     for (const auto& srv : be.servers()) {
       server_runtime s;
       s.cfg = &srv;
+      if (table != nullptr) {
+        s.slot = table->find(be.name() + "/" + srv.name());
+        if (s.slot == nullptr)
+          errors.push_back("no shared table slot for " + be.name() + "/" + srv.name());
+      }
       std::string error;
       s.endpoints = resolve_host(srv.address(), static_cast<uint16_t>(srv.port()), error);
       if (s.endpoints.empty()) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "health/table.h"
 #include "proto/config.pb.h"
 #include "worker/core/asio.h"
 #include "worker/core/session_tracker.h"
@@ -19,7 +20,13 @@ struct server_runtime {
   const sluice::config::Server* cfg = nullptr;
   std::vector<tcp::endpoint> endpoints;  // port 0: the port the client connected to
   uint32_t active = 0;                   // connections in flight from this worker
-  bool usable = true;                    // later: read from the shared health table
+  // The server's slot in the shared table (state, admin state, weight); null when the
+  // worker runs without one (then the server counts as up and ready).
+  health::server_slot* slot = nullptr;
+
+  bool accepts_new_traffic() const {
+    return slot != nullptr ? health::accepts_new_traffic(*slot) : cfg->weight() > 0;
+  }
 };
 
 struct backend_runtime {
@@ -43,6 +50,7 @@ struct proxies {
   std::vector<std::unique_ptr<backend_runtime>> backends;
 };
 
-proxies build_proxies(const sluice::config::Config& cfg, std::vector<std::string>& errors);
+proxies build_proxies(const sluice::config::Config& cfg, const health::table* table,
+                      std::vector<std::string>& errors);
 
 }  // namespace sluice::worker

@@ -84,8 +84,8 @@ int open_listen_socket(const listen_spec& spec, std::string& error) {
   return fd;
 }
 
-runtime::runtime(const sluice::config::Config& cfg)
-    : cfg_(cfg), signals_(io_, SIGINT, SIGTERM, SIGQUIT), hard_stop_(io_) {}
+runtime::runtime(const sluice::config::Config& cfg, const health::table* table)
+    : cfg_(cfg), table_(table), signals_(io_, SIGINT, SIGTERM, SIGQUIT), hard_stop_(io_) {}
 
 runtime::~runtime() {
   sessions_.cancel_drain();
@@ -93,7 +93,7 @@ runtime::~runtime() {
 
 bool runtime::start(std::vector<std::string>& errors,
                     const std::vector<inherited_listener>& inherited) {
-  proxies_ = build_proxies(cfg_, errors);
+  proxies_ = build_proxies(cfg_, table_, errors);
   for (auto& fe : proxies_.frontends) fe.sessions = &sessions_;
   std::vector<listen_spec> specs = listen_order(cfg_, errors);
   std::vector<inherited_listener> sockets = inherited;

@@ -21,8 +21,8 @@ struct inherited_listener {
 
 class runtime {
  public:
-  // `cfg` must outlive the runtime.
-  explicit runtime(const sluice::config::Config& cfg);
+  // `cfg` (and `table`, when given) must outlive the runtime.
+  explicit runtime(const sluice::config::Config& cfg, const health::table* table = nullptr);
   ~runtime();
 
   // Resolves servers and starts accepting. With `inherited` empty, opens every bind of
@@ -44,6 +44,7 @@ class runtime {
   void watch_signals();
 
   const sluice::config::Config& cfg_;
+  const health::table* table_;
   // Declared before io_: sessions still in the loop are destroyed with it, and they use
   // these on their way out.
   session_tracker sessions_;
