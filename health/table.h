@@ -34,6 +34,8 @@ struct server_slot {
   std::atomic<uint32_t> check_status{0};  // last check result code
   std::atomic<uint32_t> check_duration_ms{0};
   std::atomic<uint32_t> in_use{0};          // 1 once the slot has a key
+  std::atomic<uint32_t> health{0};          // the checker's rise/fall counter (see rise_fall.h)
+  std::atomic<uint32_t> checked{0};         // 1 once a checker has run for this server
   std::atomic<uint64_t> last_change_ms{0};  // wall clock, ms since the epoch
   std::atomic<uint64_t> transitions{0};
   char key[max_key + 1] = {};  // "backend/server", written before in_use

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "health/checker.h"
 #include "health/shm_segment.h"
 #include "health/table.h"
 #include "master/cli.h"
@@ -67,6 +68,37 @@ int run_worker(const cli_options& opts) {
   return exit_ok;
 }
 
+int run_health(const cli_options& opts) {
+  set_proc_title("sluice: health (gen " + std::to_string(opts.generation) + ")");
+  sluice::config::Config cfg;
+  if (!read_config_snapshot(opts.config_fd, cfg)) {
+    std::cerr << "sluice: health: cannot read the configuration\n";
+    return 3;
+  }
+  ::close(opts.config_fd);
+  auto segment = sluice::health::shm_segment::attach(opts.table_fd);
+  auto table = sluice::health::table::attach(segment.memory(), segment.size());
+  if (!table.valid()) {
+    std::cerr << "sluice: health: the shared server table is missing or of another version\n";
+    return 3;
+  }
+  boost::asio::io_context io(1);
+  sluice::health::checker checks(io, cfg, table);
+  std::vector<std::string> errors;
+  checks.start(errors);
+  for (const auto& e : errors) std::cerr << "sluice: health: " << e << "\n";
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.add(SIGQUIT);
+  signals.async_wait([&io](const boost::system::error_code&, int) { io.stop(); });
+  if (opts.ready_fd >= 0) {
+    char ready = 'R';
+    [[maybe_unused]] ssize_t n = ::write(opts.ready_fd, &ready, 1);
+    ::close(opts.ready_fd);
+  }
+  io.run();
+  return exit_ok;
+}
+
 bool write_pidfile(const std::string& path) {
   std::ofstream f(path, std::ios::trunc);
   f << ::getpid() << "\n";
@@ -109,6 +141,7 @@ int main(int argc, char** argv) {
   cli_options opts;
   if (!parse_cli(argc, argv, opts)) return exit_usage;
   if (opts.role == "worker") return run_worker(opts);
+  if (opts.role == "health") return run_health(opts);
   if (!opts.role.empty()) {
     std::cerr << "sluice: unknown role '" << opts.role << "'\n";
     return exit_usage;

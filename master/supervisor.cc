@@ -39,7 +39,9 @@ struct supervisor::generation_state {
   std::vector<sluice::worker::listen_spec> specs;  // point into cfg
   std::vector<worker_sockets> sockets;             // per worker slot
   uint32_t workers = 0;
+  bool health = false;  // a health process: some server has `check`
   uint32_t ready = 0;
+  uint32_t children() const { return workers + (health ? 1 : 0); }
   std::unique_ptr<asio::steady_timer> ready_timer;
 };
 
@@ -117,6 +119,9 @@ bool supervisor::launch(std::unique_ptr<generation_state> gen, std::vector<std::
   gen->specs = sluice::worker::listen_order(gen->cfg, errors);
   if (!errors.empty()) return false;
   if (!key_servers(gen->cfg, errors)) return false;
+  for (const auto& be : gen->cfg.backends()) {
+    for (const auto& srv : be.servers()) gen->health = gen->health || srv.check();
+  }
   if (!listeners_.assign(gen->specs, gen->workers, gen->sockets, errors)) return false;
   gen->snapshot = std::make_unique<config_snapshot>(gen->cfg);
   if (!gen->snapshot->ok()) {
@@ -130,20 +135,21 @@ bool supervisor::launch(std::unique_ptr<generation_state> gen, std::vector<std::
     if (!ec) on_ready(id, false, "its workers did not report ready in time");
   });
   for (uint32_t slot = 0; slot < pending_->workers && pending_; ++slot) {
-    spawn(*pending_, slot, 0, true);
+    spawn(*pending_, "worker", slot, 0, true);
   }
+  if (pending_ && pending_->health) spawn(*pending_, "health", 0, 0, true);
   return true;
 }
 
-void supervisor::spawn(generation_state& gen, uint32_t slot, uint32_t quick_deaths,
-                       bool wait_ready) {
+void supervisor::spawn(generation_state& gen, const std::string& role, uint32_t slot,
+                       uint32_t quick_deaths, bool wait_ready) {
   child_spec spec;
-  spec.role = "worker";
+  spec.role = role;
   spec.slot = slot;
   spec.generation = gen.id;
   spec.config_fd = gen.snapshot->fd();
   spec.table_fd = segment_.fd();
-  spec.listen_fds = gen.sockets[slot];
+  if (role == "worker") spec.listen_fds = gen.sockets[slot];
   int pipe_fds[2] = {-1, -1};
   if (wait_ready && ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     on_ready(gen.id, false, std::string("pipe: ") + std::strerror(errno));
@@ -155,11 +161,11 @@ void supervisor::spawn(generation_state& gen, uint32_t slot, uint32_t quick_deat
   if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
   if (pid < 0) {
     if (pipe_fds[0] >= 0) ::close(pipe_fds[0]);
-    std::cerr << "sluice: cannot start worker " << slot + 1 << ": " << error << "\n";
-    if (wait_ready) on_ready(gen.id, false, "a worker could not be started");
+    std::cerr << "sluice: cannot start " << role << ": " << error << "\n";
+    if (wait_ready) on_ready(gen.id, false, "a " + role + " process could not be started");
     return;
   }
-  children_[pid] = child{gen.id, slot, std::chrono::steady_clock::now(), quick_deaths};
+  children_[pid] = child{role, gen.id, slot, std::chrono::steady_clock::now(), quick_deaths};
   if (!wait_ready) return;
   auto pipe = std::make_shared<asio::posix::stream_descriptor>(io_, pipe_fds[0]);
   auto byte = std::make_shared<char>(0);
@@ -176,7 +182,7 @@ void supervisor::on_ready(uint64_t generation, bool ok, const std::string& why) 
     abandon(why);
     return;
   }
-  if (++pending_->ready == pending_->workers) commit();
+  if (++pending_->ready == pending_->children()) commit();
 }
 
 void supervisor::commit() {
@@ -223,7 +229,7 @@ uint32_t supervisor::workers() const {
 std::vector<pid_t> supervisor::worker_pids() const {
   std::vector<pid_t> pids;
   for (const auto& [pid, c] : children_) {
-    if (current_ && c.generation == current_->id) pids.push_back(pid);
+    if (current_ && c.generation == current_->id && c.role == "worker") pids.push_back(pid);
   }
   return pids;
 }
@@ -311,27 +317,28 @@ void supervisor::reap() {
     children_.erase(it);
     if (stopping_) continue;
     if (pending_ && c.generation == pending_->id) {
-      std::cerr << "sluice: new worker " << c.slot + 1 << " (pid " << pid << ") "
-                << describe(status) << "\n";
-      on_ready(c.generation, false, "a worker exited before it was ready");
+      std::cerr << "sluice: new " << c.role << " process (pid " << pid << ") " << describe(status)
+                << "\n";
+      on_ready(c.generation, false, "a " + c.role + " process exited before it was ready");
       continue;
     }
     if (!current_ || c.generation != current_->id) continue;  // a drained old worker
-    std::cerr << "sluice: worker " << c.slot + 1 << " (pid " << pid << ") " << describe(status)
+    std::string who = c.role == "worker" ? "worker " + std::to_string(c.slot + 1) : c.role;
+    std::cerr << "sluice: " << who << " (pid " << pid << ") " << describe(status)
               << "; restarting it\n";
     bool quick = std::chrono::steady_clock::now() - c.started < quick_death;
     uint32_t deaths = quick ? c.quick_deaths + 1 : 0;
     if (deaths <= 1) {
-      spawn(*current_, c.slot, deaths, false);  // at once: its sockets stayed open
+      spawn(*current_, c.role, c.slot, deaths, false);  // at once: its sockets stayed open
       continue;
     }
     auto delay = std::min<std::chrono::milliseconds>(
         max_backoff, std::chrono::milliseconds(100) * (1u << std::min(deaths - 2, 6u)));
     auto timer = std::make_shared<asio::steady_timer>(io_, delay);
-    timer->async_wait([this, timer, slot = c.slot, deaths,
+    timer->async_wait([this, timer, role = c.role, slot = c.slot, deaths,
                        gen = c.generation](const boost::system::error_code& ec) {
       if (!ec && !stopping_ && current_ && current_->id == gen) {
-        spawn(*current_, slot, deaths, false);
+        spawn(*current_, role, slot, deaths, false);
       }
     });
   }

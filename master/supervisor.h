@@ -63,6 +63,7 @@ class supervisor {
  private:
   struct generation_state;
   struct child {
+    std::string role;  // "worker" or "health"
     uint64_t generation = 0;
     uint32_t slot = 0;
     std::chrono::steady_clock::time_point started;
@@ -71,7 +72,8 @@ class supervisor {
 
   bool launch(std::unique_ptr<generation_state> gen, std::vector<std::string>& errors);
   bool key_servers(const sluice::config::Config& cfg, std::vector<std::string>& errors);
-  void spawn(generation_state& gen, uint32_t slot, uint32_t quick_deaths, bool wait_ready);
+  void spawn(generation_state& gen, const std::string& role, uint32_t slot, uint32_t quick_deaths,
+             bool wait_ready);
   void on_ready(uint64_t generation, bool ok, const std::string& why);
   void commit();
   void abandon(const std::string& why);

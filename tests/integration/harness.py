@@ -160,3 +160,67 @@ def recv_all(sock, timeout=20.0):
         if not data:
             return b"".join(chunks)
         chunks.append(data)
+
+
+import http.server
+
+
+class HttpBackend:
+    """A threaded HTTP/1.1 server on 127.0.0.1 whose answer the test sets: `status`,
+    `body`, `delay` (seconds before answering). Records (method, path, headers) per request."""
+
+    def __init__(self, test, name="backend", port=None):
+        self.status = 200
+        self.body = b"ok"
+        self.delay = 0.0
+        self.name = name
+        self.requests = []
+        self.lock = threading.Lock()
+        backend = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def handle_one(self):
+                with backend.lock:
+                    backend.requests.append((self.command, self.path, dict(self.headers)))
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                if backend.delay:
+                    time.sleep(backend.delay)
+                body = backend.body
+                try:
+                    self.send_response(backend.status)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("X-Backend", backend.name)
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the peer (a timed-out check) went away
+
+            do_GET = do_POST = do_HEAD = do_OPTIONS = do_PUT = do_DELETE = handle_one
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", port or 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.closed = False
+        test.addCleanup(self.close)
+
+    def count(self, path=None):
+        with self.lock:
+            return sum(1 for r in self.requests if path is None or r[1] == path)
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            self.server.shutdown()
+            self.server.server_close()

@@ -1,0 +1,41 @@
+#pragma once
+// The health process: runs every server's active checks on one Asio loop (a check that
+// hangs is bounded by its timeout and never delays the others) and writes each server's
+// state into the shared table, where workers see it on their next pick.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "health/table.h"
+#include "proto/config.pb.h"
+#include "worker/core/asio.h"
+
+namespace sluice::health {
+
+namespace asio = boost::asio;
+
+class checker {
+ public:
+  checker(asio::io_context& io, const sluice::config::Config& cfg, table& t);
+  ~checker();
+
+  // Resolves check addresses and starts every check. Problems go to `errors`.
+  bool start(std::vector<std::string>& errors);
+
+  size_t targets() const;
+
+ private:
+  struct target;
+  worker::awaitable<void> run(std::shared_ptr<target> t);
+  worker::awaitable<void> check_once(target& t, bool& ok, std::string& reason, int& status);
+  void record(target& t, bool ok, const std::string& reason, int status, uint32_t duration_ms);
+  std::string servers_left(const target& t) const;
+
+  asio::io_context& io_;
+  const sluice::config::Config& cfg_;
+  table& table_;
+  std::vector<std::shared_ptr<target>> targets_;
+};
+
+}  // namespace sluice::health
