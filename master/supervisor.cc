@@ -10,6 +10,8 @@
 #include <iostream>
 #include <thread>
 
+#include "master/sd_notify.h"
+
 namespace sluice::master {
 
 namespace {
@@ -198,6 +200,8 @@ void supervisor::commit() {
     ++reloads_;
     std::cerr << "sluice: reloaded: generation " << old->id << " draining\n";
   }
+  sd_notify("READY=1\nSTATUS=generation " + std::to_string(current_->id) +
+            " serving\nMAINPID=" + std::to_string(::getpid()));
   // Tests and operators wait for this line: every worker of the generation accepts.
   std::cerr << "sluice: generation " << current_->id << " serving with " << current_->workers
             << (current_->workers == 1 ? " worker\n" : " workers\n");
@@ -252,6 +256,7 @@ void supervisor::abandon(const std::string& why) {
   ++reload_failures_;
   std::cerr << "sluice: reload failed: generation " << id << " abandoned (" << why
             << "); generation " << current_->id << " keeps serving\n";
+  sd_notify("READY=1\nSTATUS=reload failed: " + why);
   finish_reload(false, {"generation " + std::to_string(id) + " abandoned: " + why});
 }
 
@@ -266,6 +271,7 @@ void supervisor::reload(reload_done done) {
     return;
   }
   if (done) waiting_.push_back(std::move(done));
+  sd_notify("RELOADING=1");
   config::compile_result r = compile_();
   std::vector<std::string> messages;
   for (const auto& d : r.diag.all()) {
@@ -279,6 +285,7 @@ void supervisor::reload(reload_done done) {
               << generation() << " keeps serving\n";
     messages.push_back("the configuration is invalid; generation " + std::to_string(generation()) +
                        " keeps serving");
+    sd_notify("READY=1\nSTATUS=reload failed: the configuration is invalid");
     finish_reload(false, messages);
     return;
   }
@@ -289,6 +296,7 @@ void supervisor::reload(reload_done done) {
     ++reload_failures_;
     for (const auto& e : errors) std::cerr << e << "\n";
     std::cerr << "sluice: reload failed; generation " << generation() << " keeps serving\n";
+    sd_notify("READY=1\nSTATUS=reload failed");
     finish_reload(false, errors);
   }
 }
@@ -348,6 +356,7 @@ void supervisor::reap() {
 void supervisor::stop(int sig) {
   // SIGTERM/SIGINT: graceful (workers stop accepting and drain); SIGQUIT: now. A second
   // SIGTERM while draining is passed on too, and makes the workers stop at once.
+  if (!stopping_) sd_notify("STOPPING=1");
   stopping_ = true;
   if (pending_) pending_->ready_timer->cancel();
   for (const auto& [pid, c] : children_) ::kill(pid, sig == SIGQUIT ? SIGQUIT : SIGTERM);
