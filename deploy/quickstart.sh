@@ -16,7 +16,7 @@ echo "== compiled configuration (sluice --dump-config), first lines:"
 build/bin/sluice -f "$config" --dump-config | head -n 40
 cat <<MSG
 
-This version of Sluice compiles and checks HAProxy-language configurations
-(sluice -c -f FILE). Proxying traffic is not implemented yet, so nothing is
-started; see README.md for the status of each capability.
+This example is an HTTP configuration, and this version of Sluice serves only
+mode tcp traffic (mode http frontends are refused at start), so nothing is
+started here; see README.md for the status of each capability.
 MSG
