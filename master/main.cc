@@ -49,7 +49,7 @@ int run_worker(const cli_options& opts) {
       return 3;
     }
   }
-  sluice::worker::runtime rt(cfg, table.valid() ? &table : nullptr);
+  sluice::worker::runtime rt(cfg, table.valid() ? &table : nullptr, opts.slot);
   std::vector<std::string> errors;
   std::vector<sluice::worker::inherited_listener> inherited;
   for (auto [spec, fd] : opts.listen_fds) inherited.push_back({spec, fd});

@@ -113,7 +113,7 @@ class CheckTest(TempDirTest):
         self.assertIn("Exit codes", out)
 
     def test_quickstart_example_is_valid(self):
-        cfg = os.path.join(SOURCE_DIR, "deploy", "examples", "quickstart.cfg")
+        cfg = os.path.join(SOURCE_DIR, "deploy", "examples", "http-routing.cfg")
         code, out, err = run([SLUICE, "-c", "-f", cfg])
         self.assertEqual((code, err), (0, ""))
 

@@ -84,8 +84,12 @@ int open_listen_socket(const listen_spec& spec, std::string& error) {
   return fd;
 }
 
-runtime::runtime(const sluice::config::Config& cfg, const health::table* table)
-    : cfg_(cfg), table_(table), signals_(io_, SIGINT, SIGTERM, SIGQUIT), hard_stop_(io_) {}
+runtime::runtime(const sluice::config::Config& cfg, const health::table* table, uint32_t slot)
+    : cfg_(cfg),
+      table_(table),
+      slot_(slot),
+      signals_(io_, SIGINT, SIGTERM, SIGQUIT),
+      hard_stop_(io_) {}
 
 runtime::~runtime() {
   sessions_.cancel_drain();
@@ -95,6 +99,9 @@ bool runtime::start(std::vector<std::string>& errors,
                     const std::vector<inherited_listener>& inherited) {
   proxies_ = build_proxies(cfg_, table_, errors);
   for (auto& fe : proxies_.frontends) fe.sessions = &sessions_;
+  for (auto& be : proxies_.backends) {
+    if (!be->servers.empty()) be->rr_next = slot_ % be->servers.size();
+  }
   std::vector<listen_spec> specs = listen_order(cfg_, errors);
   std::vector<inherited_listener> sockets = inherited;
   if (sockets.empty()) {
@@ -175,7 +182,13 @@ void runtime::stop() {
       if (!ec) stop_now();
     });
   }
-  sessions_.drain([this] { asio::post(io_, [this] { stop_now(); }); });
+  // The count is checked again when the posted check runs: an accept that completed just
+  // before the listeners closed may have started a session in between, and it must finish.
+  sessions_.drain([this] {
+    asio::post(io_, [this] {
+      if (sessions_.live() == 0) stop_now();
+    });
+  });
 }
 
 void runtime::stop_now() {

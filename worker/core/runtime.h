@@ -21,8 +21,11 @@ struct inherited_listener {
 
 class runtime {
  public:
-  // `cfg` (and `table`, when given) must outlive the runtime.
-  explicit runtime(const sluice::config::Config& cfg, const health::table* table = nullptr);
+  // `cfg` (and `table`, when given) must outlive the runtime. `slot` is the worker's
+  // number: workers start their round-robin rotations at different servers, so a few
+  // connections spread over several workers do not all land on the first server.
+  explicit runtime(const sluice::config::Config& cfg, const health::table* table = nullptr,
+                   uint32_t slot = 0);
   ~runtime();
 
   // Resolves servers and starts accepting. With `inherited` empty, opens every bind of
@@ -45,6 +48,7 @@ class runtime {
 
   const sluice::config::Config& cfg_;
   const health::table* table_;
+  uint32_t slot_;
   // Declared before io_: sessions still in the loop are destroyed with it, and they use
   // these on their way out.
   session_tracker sessions_;
