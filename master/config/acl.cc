@@ -437,8 +437,11 @@ void kw_acl(const line_context& ctx) {
     }
   }
   pb::AclTerm term;
-  if (!parse_acl_term(ctx, std::span(w).subspan(2), term)) return;
   auto& p = ctx.proxy();
+  if (!parse_acl_term(ctx, std::span(w).subspan(2), term)) {
+    p.failed_acls.emplace(name, ctx.where);
+    return;
+  }
   auto it = p.acl_index.find(name);
   if (it == p.acl_index.end()) {
     pb::Acl acl;
@@ -457,6 +460,10 @@ namespace {
 std::optional<uint32_t> lookup_acl(const line_context& ctx, const std::string& name) {
   auto& p = ctx.proxy();
   if (auto it = p.acl_index.find(name); it != p.acl_index.end()) return it->second;
+  if (auto it = p.failed_acls.find(name); it != p.failed_acls.end()) {
+    // Its own line was reported already; one error, not one per use.
+    return std::nullopt;
+  }
   std::string_view def = predefined_acl(name);
   if (def.empty()) {
     std::vector<std::string_view> names;

@@ -170,10 +170,9 @@ parsed<endpoint> parse_server_endpoint(std::string_view word) {
   std::string_view host, port;
   bool has_port = false;
   bool v6 = false;
-  // A bare IPv6 literal has colons but no port: "::1".
-  if (!w.starts_with("[") && is_ip_literal(w, v6)) {
-    host = w;
-  } else if (!split_host_port(w, host, port, has_port)) {
+  // As in HAProxy, the last colon separates the port, also after an IPv6 address
+  // ("2001:db8::10:8080"); an IPv6 address without a port needs brackets ("[::1]").
+  if (!split_host_port(w, host, port, has_port)) {
     r.error = "invalid address '" + std::string(word) + "'";
     return r;
   }

@@ -25,7 +25,7 @@ struct endpoint {
 // One element of a bind's comma-separated list. A port is required.
 parsed<endpoint> parse_bind_endpoint(std::string_view word);
 
-// A server address: `name`, `name:port`, `1.2.3.4:80`, `ipv6@::1:80`, `[::1]:80`.
+// A server address: `name`, `name:port`, `1.2.3.4:80`, `ipv6@::1:80`, `[::1]:80`, `[::1]`.
 // The port is optional (then the client's destination port is used).
 parsed<endpoint> parse_server_endpoint(std::string_view word);
 

@@ -75,6 +75,7 @@ pb::Frontend build_frontend(const proxy_draft& p) {
   fe.set_log_global(p.s.log_global);
   copy_list(p.acls, fe.mutable_acls());
   copy_list(p.http_request, fe.mutable_http_request());
+  copy_list(p.redirects, fe.mutable_http_request());
   copy_list(p.http_response, fe.mutable_http_response());
   copy_list(p.legacy_request, fe.mutable_legacy_request());
   copy_list(p.legacy_response, fe.mutable_legacy_response());
@@ -113,6 +114,7 @@ pb::Backend build_backend(const proxy_draft& p) {
   if (p.kind == section::backend) {
     copy_list(p.acls, be.mutable_acls());
     copy_list(p.http_request, be.mutable_http_request());
+    copy_list(p.redirects, be.mutable_http_request());
     copy_list(p.http_response, be.mutable_http_response());
     copy_list(p.legacy_request, be.mutable_legacy_request());
     copy_list(p.legacy_response, be.mutable_legacy_response());
@@ -149,9 +151,33 @@ void compile_state(parse_state& st, pb::Config& out) {
   for (const auto& [name, _] : backend_index) backend_names.push_back(name);
 
   for (const auto& p : st.proxies) {
+    for (const auto& acl : p->acls) {
+      for (const auto& t : acl.terms()) {
+        const std::string& bk = t.sample().name();
+        if (t.sample().fetch() == pb::FETCH_NBSRV && !bk.empty() && !backend_index.count(bk)) {
+          diag.error({t.origin().file(), t.origin().line()}, "unknown backend '" + bk +
+                                                                 "' in 'nbsrv(" + bk + ")'" +
+                                                                 did_you_mean(bk, backend_names));
+        }
+      }
+    }
+    if (p->s.mode == pb::MODE_TCP) {
+      // HAProxy ignores these in TCP proxies, with a warning.
+      if (p->s.options.forwardfor().enabled()) {
+        diag.warning(p->where, std::string(section_name(p->kind)) + " '" + p->name +
+                                   "' is in mode tcp: 'option forwardfor' has no effect");
+      }
+      if (p->s.options.httplog() && p->is_frontend()) {
+        diag.warning(p->where, std::string(section_name(p->kind)) + " '" + p->name +
+                                   "' is in mode tcp: 'option httplog' logs as 'option tcplog'");
+      }
+    }
+  }
+
+  for (const auto& p : st.proxies) {
     if (!p->is_frontend()) continue;
     pb::Frontend fe = build_frontend(*p);
-    if (p->binds.empty() && !p->disabled) {
+    if (p->binds.empty() && !p->bind_seen && !p->disabled) {
       diag.warning(p->where, std::string(section_name(p->kind)) + " '" + p->name +
                                  "' has no 'bind' line, so it receives no traffic");
     }

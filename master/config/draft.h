@@ -70,8 +70,12 @@ struct proxy_draft {
 
   std::vector<sluice::config::Acl> acls;
   std::map<std::string, uint32_t, std::less<>> acl_index;
+  std::map<std::string, location, std::less<>> failed_acls;  // lines already reported
+  bool bind_seen = false;                                    // a `bind` line, even a bad one
 
   std::vector<sluice::config::HttpRule> http_request;
+  std::vector<sluice::config::HttpRule> redirects;  // `redirect` lines: after http-request
+  bool warned_rule_after_redirect = false;
   std::vector<sluice::config::HttpRule> http_response;
   std::vector<sluice::config::HttpRule> legacy_request;
   std::vector<sluice::config::HttpRule> legacy_response;
@@ -107,6 +111,7 @@ struct parse_state {
 
   std::vector<std::unique_ptr<proxy_draft>> proxies;  // in config order
   std::map<std::string, proxy_settings, std::less<>> named_defaults;
+  std::map<std::string, std::vector<location>, std::less<>> defaults_declared;
   proxy_settings last_defaults;
   std::unique_ptr<proxy_draft> defaults;  // the section being read
 

@@ -43,7 +43,8 @@ bool check_regex(const line_context& ctx, const std::string& pattern, bool ignor
 bool parse_server_option(const line_context& ctx, size_t& i, sluice::config::Server& srv,
                          bool is_default);
 
-// Reads an errorfile (a raw HTTP response) relative to the config file's folder.
+// Reads an errorfile (a raw HTTP response); a relative path is relative to the current
+// directory, as in HAProxy.
 bool read_error_file(const line_context& ctx, const std::string& path, std::string& contents);
 
 // Marks a rule as needing HTTP mode (checked by the compiler).

@@ -84,6 +84,7 @@ bool one_of(const std::array<std::string_view, N>& set, std::string_view w) {
 // bind ADDR:PORT[,ADDR:PORT...] [options]
 void kw_bind(const line_context& ctx) {
   const auto& w = ctx.words;
+  ctx.proxy().bind_seen = true;
   if (w.size() < 2) {
     ctx.error(
         "'bind' expects an address (e.g. 'bind :80', 'bind 127.0.0.1:8080', "
@@ -377,6 +378,10 @@ void kw_option(const line_context& ctx, bool negate, size_t at) {
   const std::string& name = w[at];
   auto& opts = ctx.proxy().s.options;
   unsigned bit = section_bit(ctx.proxy().kind);
+  if (negate && (name == "forwardfor" || name == "httplog" || name == "httpchk")) {
+    ctx.error("'no option " + name + "' is not supported (HAProxy has no negation for it)");
+    return;
+  }
   for (const auto& o : bool_options) {
     if (o.name != name) continue;
     if (!ctx.expect_args(at + 1, 0, name == "httplog" ? 1 : 0, name == "httplog" ? "[clf]" : "")) {
@@ -386,6 +391,12 @@ void kw_option(const line_context& ctx, bool negate, size_t at) {
       ctx.warning("'option " + name + "' has no effect in a " + section_name(ctx.proxy().kind));
     }
     (opts.*o.set)(!negate);
+    // One log format at a time, as in HAProxy: the last of httplog/tcplog/httpslog wins.
+    if (!negate && (name == "httplog" || name == "tcplog" || name == "httpslog")) {
+      if (name != "httplog") opts.set_httplog(false);
+      if (name != "tcplog") opts.set_tcplog(false);
+      if (name != "httpslog") opts.set_httpslog(false);
+    }
     if (name == "http-use-htx") {
       ctx.warning("'option http-use-htx' is obsolete (HTX is always on); it has no effect");
     }

@@ -1,5 +1,6 @@
 // HTTP rules: `acl`, `http-request`, `http-response`, `redirect`. Each action parses its
 // own arguments, then an optional `if|unless` condition.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -108,7 +109,7 @@ bool status_in(const line_context& ctx, const std::string& w, int64_t min, int64
                uint32_t& out) {
   auto v = parse_int(w, min, max);
   if (!v) {
-    ctx.error("status: " + v.error);
+    ctx.error("'" + ctx.keyword(2) + "' status: " + v.error);
     return false;
   }
   out = static_cast<uint32_t>(v.value);
@@ -116,8 +117,10 @@ bool status_in(const line_context& ctx, const std::string& w, int64_t min, int64
 }
 
 // The payload options shared by `return` and `deny`.
-size_t payload_options(const line_context& ctx, size_t i, pb::HttpRule& r) {
+size_t payload_options(const line_context& ctx, size_t i, pb::HttpRule& r, bool is_return) {
   const auto& w = ctx.words;
+  bool raw_response = false;  // errorfile: a whole HTTP response, with its own headers
+  bool has_payload = false;
   while (i < w.size() && w[i] != "if" && w[i] != "unless") {
     const std::string& o = w[i];
     if (o == "default-errorfiles") {
@@ -129,13 +132,18 @@ size_t payload_options(const line_context& ctx, size_t i, pb::HttpRule& r) {
       return fail;
     }
     uint32_t st = 0;
-    if (o == "status" || o == "deny_status") {
+    if ((o == "status" && is_return) || (o == "deny_status" && !is_return)) {
       if (!status_in(ctx, w[i + 1], 200, 599, st)) return fail;
       r.set_status(st);
+    } else if (o == "status" || o == "deny_status") {
+      ctx.error("'" + o + "' is not an option of '" + ctx.keyword(2) + "' (use '" +
+                (is_return ? "status" : "deny_status") + "')");
+      return fail;
     } else if (o == "content-type") {
       r.set_content_type(w[i + 1]);
     } else if (o == "string" || o == "lf-string") {
       r.set_body(w[i + 1]);
+      has_payload = true;
       r.set_body_is_format(o == "lf-string");
       if (o == "lf-string" && !check_format(ctx, w[i + 1], "lf-string")) return fail;
     } else if (o == "file" || o == "lf-file" || o == "errorfile") {
@@ -150,6 +158,8 @@ size_t payload_options(const line_context& ctx, size_t i, pb::HttpRule& r) {
         }
       }
       r.set_body(std::move(contents));
+      has_payload = true;
+      raw_response = o == "errorfile";
       r.set_body_is_format(o == "lf-file");
     } else if (o == "hdr") {
       if (i + 2 >= w.size()) {
@@ -170,8 +180,16 @@ size_t payload_options(const line_context& ctx, size_t i, pb::HttpRule& r) {
     }
     i += 2;
   }
-  if (!r.body().empty() && r.content_type().empty() && !r.body().starts_with("HTTP/")) {
+  if (!r.body().empty() && r.content_type().empty() && !raw_response) {
     ctx.error("'" + ctx.keyword(2) + "' with a body needs a 'content-type'");
+    return fail;
+  }
+  static constexpr uint32_t builtin[] = {200, 400, 401, 403, 404, 405, 407, 408, 410,
+                                         413, 425, 429, 500, 501, 502, 503, 504};
+  if (!is_return && !has_payload &&
+      std::find(std::begin(builtin), std::end(builtin), r.status()) == std::end(builtin)) {
+    ctx.error("'" + ctx.keyword(2) + "': status " + std::to_string(r.status()) +
+              " has no built-in error page; give a body (string, file or errorfile)");
     return fail;
   }
   return i;
@@ -179,12 +197,12 @@ size_t payload_options(const line_context& ctx, size_t i, pb::HttpRule& r) {
 
 size_t act_return(const line_context& ctx, size_t i, pb::HttpRule& r) {
   r.set_status(200);
-  return payload_options(ctx, i, r);
+  return payload_options(ctx, i, r, true);
 }
 
 size_t act_deny(const line_context& ctx, size_t i, pb::HttpRule& r) {
   r.set_status(403);
-  return payload_options(ctx, i, r);
+  return payload_options(ctx, i, r, false);
 }
 
 size_t act_set_status(const line_context& ctx, size_t i, pb::HttpRule& r) {
@@ -231,6 +249,10 @@ size_t parse_redirect(const line_context& ctx, size_t i, pb::HttpRule& r) {
     rd.set_kind(pb::Redirect::KIND_SCHEME);
   } else {
     ctx.error("'redirect' expects 'location', 'prefix' or 'scheme', got '" + kind + "'");
+    return fail;
+  }
+  if (ctx.words[0] == "http-response" && kind != "location") {
+    ctx.error("'http-response redirect' only supports 'location' (got '" + kind + "')");
     return fail;
   }
   rd.set_target(w[i + 1]);
@@ -398,6 +420,12 @@ void http_rule(const line_context& ctx, bool response) {
   }
   note_http_only(ctx);
   auto& p = ctx.proxy();
+  if (!response && !p.redirects.empty() && !p.warned_rule_after_redirect) {
+    p.warned_rule_after_redirect = true;
+    ctx.warning(
+        "this 'http-request' rule comes after a 'redirect' rule but runs before it: "
+        "HAProxy runs every 'http-request' rule before the 'redirect' rules");
+  }
   (response ? p.http_response : p.http_request).push_back(std::move(rule));
 }
 
@@ -419,7 +447,7 @@ void kw_redirect(const line_context& ctx) {
     if (!parse_condition(ctx, next, false, *rule.mutable_condition())) return;
   }
   note_http_only(ctx);
-  ctx.proxy().http_request.push_back(std::move(rule));
+  ctx.proxy().redirects.push_back(std::move(rule));
 }
 
 constexpr keyword table[] = {

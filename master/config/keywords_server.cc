@@ -191,6 +191,10 @@ void kw_http_check(const line_context& ctx) {
       negate = true;
       ++i;
     }
+    if (i < w.size() && (w[i] == "hdr" || w[i] == "fhdr" || w[i] == "custom")) {
+      ctx.error("'http-check expect " + w[i] + "' is not supported by sluice");
+      return;
+    }
     if (i + 2 != w.size()) {
       ctx.error("'http-check expect' expects [!] <status|rstatus|string|rstring> <pattern>");
       return;

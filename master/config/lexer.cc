@@ -150,14 +150,14 @@ class splitter {
       if (p < in_.size() && in_[p] == '-') {
         size_t close = in_.find('}', p);
         if (close == std::string_view::npos) {
-          out_.error = "missing '}' after '${" + name;
+          out_.error = "missing '}' after '${" + name + "'";
           return;
         }
         fallback = std::string(in_.substr(p + 1, close - p - 1));
         p = close;
       }
       if (p >= in_.size() || in_[p] != '}') {
-        out_.error = "missing '}' after '${" + name;
+        out_.error = "missing '}' after '${" + name + "'";
         return;
       }
       ++p;

@@ -133,6 +133,12 @@ void start_proxy(parse_state& st, const line_context& ctx, section kind) {
       draft->s = st.last_defaults;
     } else {
       draft->s = it->second;
+      const auto& seen = st.defaults_declared[from];
+      if (seen.size() > 1) {
+        ctx.error("ambiguous defaults section name '" + from + "': declared at " + seen[0].file +
+                  ":" + std::to_string(seen[0].line) + " and " + seen[1].file + ":" +
+                  std::to_string(seen[1].line));
+      }
     }
   } else {
     draft->s = st.last_defaults;
@@ -158,6 +164,10 @@ void start_proxy(parse_state& st, const line_context& ctx, section kind) {
   st.current = kind;
 
   if (!listen_addr.empty()) {
+    ctx.warning(
+        "an address on the 'listen' line is an old form (HAProxy 2.x rejects it); "
+        "write 'bind " +
+        listen_addr + "' inside the section");
     // The old `listen NAME ADDR:PORT` form is a `bind` line.
     std::vector<std::string> bind_words = {"bind", listen_addr};
     line_context bind_ctx{st, ctx.where, bind_words};
@@ -222,7 +232,10 @@ void dispatch(parse_state& st, const line_context& ctx) {
 void close_section(parse_state& st) {
   if (st.current == section::defaults && st.defaults) {
     st.last_defaults = st.defaults->s;
-    if (!st.defaults->name.empty()) st.named_defaults[st.defaults->name] = st.defaults->s;
+    if (!st.defaults->name.empty()) {
+      st.named_defaults[st.defaults->name] = st.defaults->s;
+      st.defaults_declared[st.defaults->name].push_back(st.defaults->where);
+    }
     st.defaults.reset();
   }
   st.current = section::none;

@@ -25,8 +25,11 @@ class HaproxyParityTest(unittest.TestCase):
             self.assertEqual(code, 0, f"sluice rejects {path}:\n{err}")
             if "# haproxy: rejects" in text:
                 continue
-            code, out, err = run(["haproxy", "-c", "-q", "-f", path], cwd=folder, env=env)
-            self.assertEqual(code, 0, f"haproxy rejects {path} (mark it if intended):\n{out}{err}")
+            code, out, err = run(["haproxy", "-c", "-f", path], cwd=folder, env=env)
+            # Exit 2 with "no listener": valid, but HAProxy would not start a config that
+            # only has backends.
+            ok = code == 0 or (code == 2 and "no listener" in out + err)
+            self.assertTrue(ok, f"haproxy rejects {path} (mark it if intended):\n{out}{err}")
             checked += 1
         self.assertGreater(checked, len(files) // 2, "most of the corpus should be HAProxy's too")
 

@@ -60,10 +60,16 @@ TEST(Address, ServerForms) {
   ASSERT_TRUE(b);
   EXPECT_FALSE(b.value.has_port);
   EXPECT_TRUE(b.value.numeric);
-  auto c = parse_server_endpoint("::1");
+  // As in HAProxy, the last colon is the port: IPv6 without a port needs brackets.
+  auto c = parse_server_endpoint("2001:db8::10:8080");
   ASSERT_TRUE(c) << c.error;
-  EXPECT_TRUE(c.value.ipv6);
-  EXPECT_FALSE(c.value.has_port);
+  EXPECT_EQ(c.value.host, "2001:db8::10");
+  EXPECT_EQ(c.value.port_first, 8080u);
+  auto c2 = parse_server_endpoint("[::1]");
+  ASSERT_TRUE(c2) << c2.error;
+  EXPECT_TRUE(c2.value.ipv6);
+  EXPECT_FALSE(c2.value.has_port);
+  EXPECT_FALSE(parse_server_endpoint("::1"));
   auto d = parse_server_endpoint("[2001:db8::1]:8443");
   ASSERT_TRUE(d) << d.error;
   EXPECT_EQ(d.value.port_first, 8443u);
