@@ -282,6 +282,7 @@ bool parse_acl_term(const line_context& ctx, std::span<const std::string> words,
   sample.set_fetch(def.fetch);
   sample.set_type(def.type);
   sample.set_response(def.where == scope::response);
+  sample.set_whole_field(name.find("fhdr") != std::string::npos);
   if (has_args && def.arg == arg_rule::none) {
     ctx.error("fetch '" + name + "' takes no argument");
     return false;
@@ -496,6 +497,17 @@ bool acl_is_response_only(const pb::Acl& acl) {
   return acl.terms_size() > 0;
 }
 
+bool acl_is_request_only(const pb::Acl& acl) {
+  for (const auto& t : acl.terms()) {
+    const fetch_def* d = nullptr;
+    for (const auto& f : fetches) {
+      if (f.fetch == t.sample().fetch()) d = &f;
+    }
+    if (d == nullptr || d->where != scope::request) return false;
+  }
+  return acl.terms_size() > 0;
+}
+
 bool acl_needs_http(const pb::Acl& acl) {
   for (const auto& t : acl.terms()) {
     const fetch_def* d = nullptr;
@@ -580,6 +592,11 @@ bool parse_condition(const line_context& ctx, size_t first, bool response, pb::C
       ctx.warning("ACL '" + acl.name() +
                   "' only involves response fetches, so it never matches "
                   "while processing a request");
+    }
+    if (response && acl_is_request_only(acl)) {
+      ctx.warning("ACL '" + acl.name() +
+                  "' only involves request fetches, which are gone once the response "
+                  "arrives, so it never matches in a response rule");
     }
     if (acl_needs_http(acl)) note_http_only(ctx);
     auto* term = conj->add_terms();

@@ -4,34 +4,51 @@
 
 namespace sluice::worker {
 
-std::optional<size_t> backend_runtime::pick(std::optional<size_t> exclude) {
-  // Active servers first; backups only when no active one is usable (first backup only,
-  // unless `option allbackups`).
-  for (bool backup : {false, true}) {
-    std::optional<size_t> fallback;
-    size_t n = servers.size();
-    for (size_t k = 0; k < n; ++k) {
-      size_t i = (rr_next + k) % n;
-      const server_runtime& s = servers[i];
-      if (s.cfg->backup() != backup || !s.accepts_new_traffic()) continue;
-      if (exclude && *exclude == i) {
-        fallback = i;
-        continue;
-      }
-      rr_next = i + 1;
-      return i;
-    }
-    if (fallback) return fallback;
+balance::pick_result backend_runtime::pick(const balance::pick_request& req) {
+  views_.resize(servers.size());
+  for (size_t i = 0; i < servers.size(); ++i) {
+    const server_runtime& s = servers[i];
+    balance::server_view& v = views_[i];
+    v.usable = s.accepts_new_traffic();
+    v.weight = s.slot != nullptr ? s.slot->weight.load(std::memory_order_relaxed) : s.cfg->weight();
+    v.backup = s.cfg->backup();
+    v.active = s.active;
+    v.maxconn = s.cfg->maxconn();
   }
-  return std::nullopt;
+  return balancer->pick(views_, req);
+}
+
+uint32_t backend_runtime::usable_servers() const {
+  uint32_t n = 0;
+  for (const auto& s : servers) n += s.accepts_new_traffic() && !s.cfg->backup() ? 1 : 0;
+  return n;
+}
+
+void backend_runtime::release(size_t i) {
+  if (servers[i].active > 0) servers[i].active--;
+  if (!queue.empty()) {
+    asio::steady_timer* first = queue.front();
+    queue.erase(queue.begin());
+    first->cancel();
+  }
+}
+
+backend_runtime* proxies::backend_named(std::string_view name) const {
+  for (const auto& b : backends) {
+    if (b->cfg->name() == name) return b.get();
+  }
+  return nullptr;
 }
 
 proxies build_proxies(const sluice::config::Config& cfg, const health::table* table,
-                      std::vector<std::string>& errors) {
+                      std::vector<std::string>& errors, uint32_t seed) {
   proxies p;
   for (const auto& be : cfg.backends()) {
     auto rt = std::make_unique<backend_runtime>();
     rt->cfg = &be;
+    rt->balancer = balance::make_balancer(be, seed);
+    rt->rules = std::make_unique<proxy_rules>(be.acls(), be.http_request(), be.legacy_request(),
+                                              be.http_response(), be.legacy_response());
     for (const auto& srv : be.servers()) {
       server_runtime s;
       s.cfg = &srv;
@@ -51,10 +68,12 @@ proxies build_proxies(const sluice::config::Config& cfg, const health::table* ta
     p.backends.push_back(std::move(rt));
   }
   for (const auto& fe : cfg.frontends()) {
-    frontend_runtime f;
-    f.cfg = &fe;
-    if (fe.has_default_backend()) f.default_backend = p.backends[fe.default_backend()].get();
-    p.frontends.push_back(f);
+    auto f = std::make_unique<frontend_runtime>();
+    f->cfg = &fe;
+    if (fe.has_default_backend()) f->default_backend = p.backends[fe.default_backend()].get();
+    f->rules = std::make_unique<proxy_rules>(fe.acls(), fe.http_request(), fe.legacy_request(),
+                                             fe.http_response(), fe.legacy_response());
+    p.frontends.push_back(std::move(f));
   }
   return p;
 }

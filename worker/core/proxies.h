@@ -11,8 +11,12 @@
 
 #include "health/table.h"
 #include "proto/config.pb.h"
+#include "worker/balance/balancer.h"
 #include "worker/core/asio.h"
 #include "worker/core/session_tracker.h"
+#include "worker/core/worker_context.h"
+#include "worker/route/acl.h"
+#include "worker/route/http_rules.h"
 
 namespace sluice::worker {
 
@@ -29,28 +33,65 @@ struct server_runtime {
   }
 };
 
+// A proxy's compiled HTTP routing: its ACLs and its four rule lists.
+struct proxy_rules {
+  proxy_rules(const google::protobuf::RepeatedPtrField<sluice::config::Acl>& a,
+              const google::protobuf::RepeatedPtrField<sluice::config::HttpRule>& req,
+              const google::protobuf::RepeatedPtrField<sluice::config::HttpRule>& legacy_req,
+              const google::protobuf::RepeatedPtrField<sluice::config::HttpRule>& res,
+              const google::protobuf::RepeatedPtrField<sluice::config::HttpRule>& legacy_res)
+      : acls(a),
+        request(req, acls),
+        legacy_request(legacy_req, acls),
+        response(res, acls),
+        legacy_response(legacy_res, acls) {}
+  route::acl_set acls;
+  route::rule_list request;
+  route::rule_list legacy_request;
+  route::rule_list response;
+  route::rule_list legacy_response;
+};
+
 struct backend_runtime {
   const sluice::config::Backend* cfg = nullptr;
   std::vector<server_runtime> servers;
-  size_t rr_next = 0;
+  std::unique_ptr<balance::balancer> balancer;
+  std::unique_ptr<proxy_rules> rules;
+  // Requests waiting for a server slot (every candidate at its maxconn), oldest first.
+  // Releasing a connection wakes the first one.
+  std::vector<asio::steady_timer*> queue;
 
-  // The next usable server, skipping `exclude` when another is usable; nullopt when none.
-  std::optional<size_t> pick(std::optional<size_t> exclude = std::nullopt);
+  // A server for a new connection or request, per the backend's algorithm; `full` when
+  // every candidate is at its maxconn.
+  balance::pick_result pick(const balance::pick_request& req);
+  uint32_t usable_servers() const;
+  // Bookkeeping around a connection to server `i`, waking a queued request on release.
+  void acquire(size_t i) { servers[i].active++; }
+  void release(size_t i);
+
+ private:
+  std::vector<balance::server_view> views_;
 };
 
 struct frontend_runtime {
   const sluice::config::Frontend* cfg = nullptr;
   backend_runtime* default_backend = nullptr;
   session_tracker* sessions = nullptr;  // the worker's
+  std::unique_ptr<proxy_rules> rules;
+  worker_context* worker = nullptr;
+  uint32_t conns = 0;  // live client connections (for the log)
 };
 
 // Builds the run-time view; server names that do not resolve are reported in `errors`.
 struct proxies {
-  std::vector<frontend_runtime> frontends;
+  std::vector<std::unique_ptr<frontend_runtime>> frontends;
   std::vector<std::unique_ptr<backend_runtime>> backends;
+
+  backend_runtime* backend_named(std::string_view name) const;
 };
 
+// `seed` (the worker's slot) varies where balancing starts between workers.
 proxies build_proxies(const sluice::config::Config& cfg, const health::table* table,
-                      std::vector<std::string>& errors);
+                      std::vector<std::string>& errors, uint32_t seed = 0);
 
 }  // namespace sluice::worker

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <iostream>
 
+#include "worker/log/access_log.h"
+#include "worker/proxy/http_session.h"
 #include "worker/tcp/tcp_session.h"
 
 namespace sluice::worker {
@@ -27,11 +29,6 @@ std::vector<listen_spec> listen_order(const sluice::config::Config& cfg,
   for (int fi = 0; fi < cfg.frontends_size(); ++fi) {
     const auto& fe = cfg.frontends(fi);
     if (fe.disabled()) continue;
-    if (fe.mode() != sluice::config::MODE_TCP) {
-      errors.push_back(where(fe.origin()) + "frontend '" + fe.name() +
-                       "' is in mode http, which this version cannot serve yet (mode tcp only)");
-      continue;
-    }
     for (const auto& bind : fe.binds()) {
       if (!bind.unix_path().empty()) {
         errors.push_back(where(bind.origin()) + "Unix socket binds cannot be served yet");
@@ -93,14 +90,25 @@ runtime::runtime(const sluice::config::Config& cfg, const health::table* table, 
 
 runtime::~runtime() {
   sessions_.cancel_drain();
+  // Pooled sockets belong to io_, which is destroyed before the context.
+  context_.pool.clear();
 }
 
 bool runtime::start(std::vector<std::string>& errors,
                     const std::vector<inherited_listener>& inherited) {
-  proxies_ = build_proxies(cfg_, table_, errors);
-  for (auto& fe : proxies_.frontends) fe.sessions = &sessions_;
-  for (auto& be : proxies_.backends) {
-    if (!be->servers.empty()) be->rr_next = slot_ % be->servers.size();
+  proxies_ = build_proxies(cfg_, table_, errors, slot_);
+  log_ = std::make_unique<access_log>(cfg_);
+  context_.cfg = &cfg_;
+  context_.px = &proxies_;
+  context_.log = log_.get();
+  context_.bufsize = cfg_.global().bufsize() != 0 ? cfg_.global().bufsize() : 16384;
+  uint32_t rewrite = cfg_.global().maxrewrite() != 0 ? cfg_.global().maxrewrite() : 1024;
+  context_.limits.max_head =
+      context_.bufsize > rewrite ? context_.bufsize - rewrite : context_.bufsize;
+  if (cfg_.global().http_maxhdr() != 0) context_.limits.max_headers = cfg_.global().http_maxhdr();
+  for (auto& fe : proxies_.frontends) {
+    fe->sessions = &sessions_;
+    fe->worker = &context_;
   }
   std::vector<listen_spec> specs = listen_order(cfg_, errors);
   std::vector<inherited_listener> sockets = inherited;
@@ -129,7 +137,7 @@ bool runtime::start(std::vector<std::string>& errors,
                        ec.message());
       continue;
     }
-    asio::co_spawn(io_, accept_loop(*acc, proxies_.frontends[specs[l.spec].frontend_index]),
+    asio::co_spawn(io_, accept_loop(*acc, *proxies_.frontends[specs[l.spec].frontend_index]),
                    asio::detached);
     acceptors_.push_back(std::move(acc));
   }
@@ -162,7 +170,11 @@ awaitable<void> runtime::accept_loop(tcp::acceptor& acceptor, frontend_runtime& 
     }
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    start_tcp_session(std::move(socket), fe, bufsize);
+    if (fe.cfg->mode() == sluice::config::MODE_HTTP) {
+      start_http_session(std::move(socket), fe);
+    } else {
+      start_tcp_session(std::move(socket), fe, bufsize);
+    }
   }
 }
 

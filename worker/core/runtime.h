@@ -9,6 +9,7 @@
 #include "proto/config.pb.h"
 #include "worker/core/asio.h"
 #include "worker/core/proxies.h"
+#include "worker/core/worker_context.h"
 
 namespace sluice::worker {
 
@@ -53,6 +54,8 @@ class runtime {
   // these on their way out.
   session_tracker sessions_;
   proxies proxies_;
+  std::unique_ptr<access_log> log_;
+  worker_context context_;
   asio::io_context io_{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   asio::signal_set signals_;

@@ -14,11 +14,15 @@ class session_tracker {
     if (--live_ == 0 && draining_ && on_drained_) on_drained_();
   }
   // From now on, `done` runs when the count reaches zero (at once if it already is).
+  // Keep-alive sessions answer their next request with `Connection: close` from then on,
+  // and an idle one closes when its keep-alive timeout ends, not at once: closing it now
+  // would race with a client that is sending its next request.
   void drain(std::function<void()> done) {
     draining_ = true;
     on_drained_ = std::move(done);
     if (live_ == 0) on_drained_();
   }
+  bool draining() const { return draining_; }
   // Forgets the drain callback (before the loop it would post to goes away).
   void cancel_drain() {
     draining_ = false;

@@ -35,13 +35,30 @@ class tcp_session {
     }
     error_code ec;
     auto local = client_.local_endpoint(ec);
-    auto connected = co_await connect_upstream(*be, server_, ec ? 0 : local.port());
-    if (!connected) {
+    connect_options opt;
+    opt.client_port = ec ? 0 : local.port();
+    // `balance source` hashes the client's address bytes.
+    std::string key;
+    if (be->cfg->balance() == sluice::config::BALANCE_SOURCE) {
+      auto remote = client_.remote_endpoint(ec);
+      if (!ec) {
+        auto a = remote.address();
+        if (a.is_v4()) {
+          auto b = a.to_v4().to_bytes();
+          key.assign(b.begin(), b.end());
+        } else {
+          auto b = a.to_v6().to_bytes();
+          key.assign(b.begin(), b.end());
+        }
+        opt.hash_key = key;
+      }
+    }
+    auto connected = co_await connect_upstream(*be, server_, opt);
+    if (connected.status != connect_status::connected) {
       close_all();
       co_return;
     }
-    server_index_ = connected->server;
-    be->servers[*server_index_].active++;
+    server_index_ = connected.server;
     backend_ = be;
     touch();
     if (idle_limit().count() > 0) {
@@ -126,7 +143,7 @@ class tcp_session {
     client_.close(ignored);
     server_.close(ignored);
     watchdog_.cancel();
-    if (backend_ != nullptr && server_index_) backend_->servers[*server_index_].active--;
+    if (backend_ != nullptr && server_index_) backend_->release(*server_index_);
   }
 
   session_ticket ticket_;

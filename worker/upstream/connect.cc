@@ -35,16 +35,62 @@ awaitable<bool> try_server(server_runtime& srv, tcp::socket& socket, uint16_t cl
 
 }  // namespace
 
-awaitable<std::optional<connected>> connect_upstream(backend_runtime& be, tcp::socket& socket,
-                                                     uint16_t client_port) {
+awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& socket,
+                                           const connect_options& opt) {
+  using clock = std::chrono::steady_clock;
   const auto& cfg = *be.cfg;
+  connect_result r;
+  const auto queued_at = clock::now();
+  balance::pick_request req{opt.hash_key, opt.exclude};
+  balance::pick_result picked = be.pick(req);
+  if (picked.full) {
+    // Every candidate is at its maxconn: wait in the backend's queue, woken by a release.
+    const auto limit = std::chrono::milliseconds(
+        cfg.timeouts().queue_ms() != 0 ? cfg.timeouts().queue_ms() : cfg.timeouts().connect_ms());
+    const auto deadline =
+        queued_at + (limit.count() != 0 ? limit : std::chrono::milliseconds(5000));
+    asio::steady_timer wait(socket.get_executor());
+    while (picked.full && clock::now() < deadline) {
+      wait.expires_at(deadline);
+      be.queue.push_back(&wait);
+      co_await wait.async_wait(use_result);
+      std::erase(be.queue, &wait);
+      picked = be.pick(req);
+    }
+    r.queue_ms = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - queued_at).count());
+    if (picked.full) {
+      r.status = connect_status::queue_timeout;
+      co_return r;
+    }
+  }
+  if (!picked.server) {
+    r.status = connect_status::no_server;
+    co_return r;
+  }
+  size_t server = *picked.server;
+  if (opt.pool != nullptr) {
+    if (auto idle = opt.pool->take(&be.servers[server])) {
+      socket = std::move(*idle);
+      be.acquire(server);
+      r.status = connect_status::connected;
+      r.server = server;
+      r.reused = true;
+      co_return r;
+    }
+  }
   std::chrono::milliseconds timeout(cfg.timeouts().connect_ms());
-  std::optional<size_t> server = be.pick();
-  if (!server) co_return std::nullopt;
   const uint32_t attempts = 1 + cfg.retries();
+  const auto started = clock::now();
+  be.acquire(server);
   for (uint32_t attempt = 1; attempt <= attempts; ++attempt) {
-    if (co_await try_server(be.servers[*server], socket, client_port, timeout)) {
-      co_return connected{*server, attempt};
+    r.attempts = attempt;
+    if (co_await try_server(be.servers[server], socket, opt.client_port, timeout)) {
+      r.status = connect_status::connected;
+      r.server = server;
+      r.connect_ms = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count());
+      co_return r;
     }
     if (attempt == attempts) break;
     // Turn-around delay before retrying, so a restarting server is not hammered.
@@ -53,10 +99,17 @@ awaitable<std::optional<connected>> connect_upstream(backend_runtime& be, tcp::s
     asio::steady_timer pause(socket.get_executor(), delay);
     co_await pause.async_wait(use_result);
     if (cfg.options().redispatch() && attempt + 1 == attempts) {
-      if (auto other = be.pick(server)) server = other;
+      balance::pick_result other = be.pick({opt.hash_key, server});
+      if (other.server && *other.server != server) {
+        be.release(server);
+        server = *other.server;
+        be.acquire(server);
+      }
     }
   }
-  co_return std::nullopt;
+  be.release(server);
+  r.status = connect_status::failed;
+  co_return r;
 }
 
 }  // namespace sluice::worker

@@ -1,0 +1,283 @@
+"""`mode http` through the real binary: what the backend received and what the client got,
+for keep-alive, bodies both ways, pipelining, HEAD, HTTP/1.0, 100-continue, upgrades,
+failures (503, 504, 502) and the access log."""
+
+import re
+import socket
+import threading
+import time
+import unittest
+
+from harness import Sluice, TcpBackend, TempDirTest, free_port, wait_for
+from http_peers import Client, RecordingBackend, exchange, get, ok_response
+
+
+def config(port, backends, frontend_extra="", backend_extra="", defaults_extra="",
+           global_extra=""):
+    """One frontend on `port` whose default backend is the first of `backends`
+    ([(name, [server ports])])."""
+    out = f"""global
+    workers 1
+{global_extra}
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+{defaults_extra}
+frontend fe
+    bind 127.0.0.1:{port}
+{frontend_extra}
+    default_backend {backends[0][0]}
+"""
+    for name, ports in backends:
+        out += f"backend {name}\n{backend_extra}\n"
+        for i, p in enumerate(ports):
+            out += f"    server s{i + 1} 127.0.0.1:{p}\n"
+    return out
+
+
+class HttpProxyTest(TempDirTest):
+    def start(self, backends=None, **kw):
+        self.b = RecordingBackend(self, "b")
+        self.port = free_port()
+        backends = backends or [("app", [self.b.port])]
+        self.sluice = Sluice(self, config(self.port, backends, **kw), [self.port])
+        return self.b
+
+    def test_get_reaches_the_backend_and_the_answer_comes_back(self):
+        b = self.start()
+        r = get(self.port, "/a/b?x=1", headers=[("X-One", "1"), ("X-Two", "a, b")])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, b"b")
+        self.assertEqual(r.header("X-Backend"), "b")
+        req = b.last()
+        self.assertEqual((req.method, req.target, req.version), ("GET", "/a/b?x=1", "HTTP/1.1"))
+        self.assertEqual(req.header("X-One"), ["1"])
+        self.assertEqual(req.header("X-Two"), ["a, b"])
+        self.assertEqual(req.header("Host"), ["example.test"])
+
+    def test_keep_alive_serves_several_requests_and_reuses_the_server_connection(self):
+        b = self.start()
+        c = Client(self.port)
+        for i in range(5):
+            c.send(f"GET /{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            r = c.response()
+            self.assertEqual(r.status, 200)
+            self.assertIsNone(r.header("Connection"))
+        c.close()
+        self.assertEqual([r.target for r in b.requests], [f"/{i}" for i in range(5)])
+        self.assertEqual(b.connections, 1, "idle server connection was not reused")
+
+    def test_request_bodies_content_length_and_chunked(self):
+        b = self.start()
+        big = bytes(range(256)) * 1024  # 256 KiB, larger than a buffer
+        r = get(self.port, "/up", method="POST", body=big)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(b.last().body, big)
+        chunked = (b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                   b"Connection: close\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n")
+        r = exchange(self.port, chunked)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(b.last().body, b"hello world")
+        self.assertEqual(b.last().header("Transfer-Encoding"), ["chunked"])
+
+    def test_response_bodies_chunked_and_until_close(self):
+        big = b"z" * 300000
+
+        def respond(req):
+            if req.target == "/chunked":
+                return (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        b"3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n")
+            return b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + big
+
+        self.start()
+        self.b.respond = respond
+        c = Client(self.port)
+        c.send(b"GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response()
+        self.assertEqual(r.body, b"abcdefg")
+        c.send(b"GET /close HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response()
+        self.assertEqual(r.body, big)
+        self.assertEqual(r.header("Connection"), "close")
+        c.close()
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        b = self.start()
+        c = Client(self.port)
+        c.send(b"".join(f"GET /p{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for i in range(4)))
+        bodies = []
+        for i in range(4):
+            r = c.response()
+            bodies.append(r.status)
+        c.close()
+        self.assertEqual(bodies, [200] * 4)
+        self.assertEqual([r.target for r in b.requests], [f"/p{i}" for i in range(4)])
+
+    def test_head_gets_headers_without_a_body(self):
+        self.start()
+        c = Client(self.port)
+        c.send(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(head_request=True)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Length"), "1")
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # the connection is still in sync
+        self.assertEqual(c.response().body, b"b")
+        c.close()
+
+    def test_http_1_0_client_gets_its_answer_and_the_connection_closes(self):
+        self.start()
+        c = Client(self.port)
+        c.send(b"GET / HTTP/1.0\r\n\r\n")
+        r = c.response()
+        self.assertEqual(r.status, 200)
+        self.assertTrue(c.closed())
+        c.close()
+        c = Client(self.port)
+        c.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        r = c.response()
+        self.assertEqual(r.header("Connection"), "keep-alive")
+        c.send(b"GET / HTTP/1.0\r\n\r\n")
+        self.assertEqual(c.response().status, 200)
+        c.close()
+
+    def test_expect_100_continue(self):
+        b = self.start()
+        c = Client(self.port)
+        c.send(b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        line = c.f.readline()
+        self.assertEqual(line, b"HTTP/1.1 100 Continue\r\n")
+        self.assertEqual(c.f.readline(), b"\r\n")
+        c.send(b"data")
+        r = c.response()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(b.last().body, b"data")
+        self.assertEqual(b.last().header("Expect"), [])
+        c.close()
+
+    def test_connection_close_from_the_client_is_honoured(self):
+        self.start()
+        c = Client(self.port)
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        r = c.response()
+        self.assertEqual(r.header("Connection"), "close")
+        self.assertTrue(c.closed())
+        c.close()
+
+    def test_websocket_upgrade_is_tunnelled(self):
+        def ws_handler(sock, backend):
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += sock.recv(4096)
+            sock.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\n\r\n")
+            while True:
+                d = sock.recv(4096)
+                if not d:
+                    break
+                sock.sendall(d.upper())
+
+        ws = TcpBackend(self, ws_handler)
+        self.port = free_port()
+        Sluice(self, config(self.port, [("ws", [ws.port])], defaults_extra="    timeout tunnel 5s"),
+               [self.port])
+        c = Client(self.port)
+        c.send(b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+        r = c.response()
+        self.assertEqual(r.status, 101)
+        c.send(b"hello tunnel")
+        got = b""
+        while len(got) < 12:
+            got += c.sock.recv(100)
+        self.assertEqual(got, b"HELLO TUNNEL")
+        c.close()
+
+    def test_no_usable_server_is_503_and_the_worker_keeps_serving(self):
+        dead = free_port()
+        self.start(backends=[("down", [dead])])
+        r = get(self.port)
+        self.assertEqual(r.status, 503)
+        self.assertIn(b"No server is available", r.body)
+        r = get(self.port)
+        self.assertEqual(r.status, 503)
+
+    def test_server_timeout_is_504(self):
+        def slow(sock, backend):
+            sock.recv(4096)
+            time.sleep(3)
+
+        s = TcpBackend(self, slow)
+        self.port = free_port()
+        Sluice(self, config(self.port, [("slow", [s.port])],
+                            backend_extra="    timeout server 300ms"), [self.port])
+        r = get(self.port)
+        self.assertEqual(r.status, 504)
+
+    def test_server_reset_before_answering_is_502(self):
+        def rude(sock, backend):
+            sock.recv(4096)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.close()
+
+        s = TcpBackend(self, rude)
+        self.port = free_port()
+        Sluice(self, config(self.port, [("rude", [s.port])]), [self.port])
+        r = get(self.port)
+        self.assertEqual(r.status, 502)
+
+    def test_invalid_response_is_502(self):
+        self.start()
+        self.b.respond = lambda req: b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+        r = get(self.port)
+        self.assertEqual(r.status, 502)
+
+    def test_server_dying_mid_body_cuts_the_client(self):
+        def half(sock, backend):
+            sock.recv(4096)
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
+            sock.close()
+
+        s = TcpBackend(self, half)
+        self.port = free_port()
+        Sluice(self, config(self.port, [("half", [s.port])]), [self.port])
+        c = Client(self.port)
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = c.f.readline()
+        self.assertIn(b"200", head)
+        rest = c.f.read()
+        self.assertTrue(rest.endswith(b"only part"))
+        c.close()
+
+    def test_access_log_in_httplog_format(self):
+        self.start(frontend_extra="    log stdout format raw local0\n    option httplog")
+        get(self.port, "/logged?q=1")
+        pattern = (r'127\.0\.0\.1:\d+ \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\] fe app/s1 '
+                   r'\d+/\d+/\d+/\d+/\d+ 200 \d+ - - ---- \d+/\d+/\d+/\d+/0 0/0 '
+                   r'"GET /logged\?q=1 HTTP/1\.1"')
+        wait_for(lambda: re.search(pattern, self.sluice.output()), what="httplog line")
+
+    def test_many_concurrent_clients(self):
+        b = self.start()
+        errors = []
+
+        def worker(n):
+            try:
+                for i in range(10):
+                    r = get(self.port, f"/c{n}/{i}")
+                    if r.status != 200:
+                        errors.append(r.status)
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(b.count(), 200)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,25 @@
+#pragma once
+// What every session of a worker shares: the proxies, the idle upstream connections, the
+// parser limits and the access log.
+
+#include <cstdint>
+
+#include "proto/config.pb.h"
+#include "worker/http/parser.h"
+#include "worker/upstream/pool.h"
+
+namespace sluice::worker {
+
+struct proxies;
+class access_log;
+
+struct worker_context {
+  const sluice::config::Config* cfg = nullptr;
+  proxies* px = nullptr;
+  server_pool pool;
+  http::limits limits;
+  uint32_t bufsize = 16384;
+  access_log* log = nullptr;
+};
+
+}  // namespace sluice::worker

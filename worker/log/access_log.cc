@@ -1,0 +1,249 @@
+#include "worker/log/access_log.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+
+namespace sluice::worker {
+
+namespace pb = sluice::config;
+
+namespace {
+
+constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+void append_ip(const route::peer& p, std::string& out) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(p.v6 ? AF_INET6 : AF_INET, p.addr.data(), buf, sizeof buf);
+  out += buf;
+}
+
+// %tr: 06/Feb/2009:12:14:14.655, local time.
+void append_date(std::chrono::system_clock::time_point t, std::string& out) {
+  auto since = t.time_since_epoch();
+  std::time_t secs = std::chrono::duration_cast<std::chrono::seconds>(since).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(since).count() % 1000;
+  std::tm tm{};
+  ::localtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%02d/%s/%04d:%02d:%02d:%02d.%03d", tm.tm_mday, months[tm.tm_mon],
+                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  out += buf;
+}
+
+void append_connections(const log_record& r, std::string& out) {
+  out += std::to_string(r.actconn) + "/" + std::to_string(r.feconn) + "/" +
+         std::to_string(r.beconn) + "/" + std::to_string(r.srvconn) + "/";
+  if (r.redispatched) out += '+';
+  out += std::to_string(r.retries);
+  out += " " + std::to_string(r.srv_queue) + "/" + std::to_string(r.backend_queue);
+}
+
+// %{+Q}r: the request line in double quotes, with quotes and control bytes escaped as
+// HAProxy does (#XX), so a log parser can always find the end of the field.
+void append_quoted(std::string_view s, std::string& out) {
+  out += '"';
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == '"' || c == '#' || c >= 0x7f) {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "#%02X", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
+
+int facility_code(const std::string& f) {
+  static constexpr const char* names[] = {
+      "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
+      "uucp",   "cron",   "auth2",  "ftp",    "ntp",    "audit",  "alert",  "cron2",
+      "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+  for (int i = 0; i < 24; ++i) {
+    if (f == names[i]) return i;
+  }
+  return 16;
+}
+
+}  // namespace
+
+std::string access_log::format_http(const log_record& r) {
+  std::string out;
+  out.reserve(256);
+  append_ip(r.client, out);
+  out += ':' + std::to_string(r.client.port) + " [";
+  append_date(r.accepted, out);
+  out += "] ";
+  out += r.frontend;
+  out += ' ';
+  out += r.backend;
+  out += '/';
+  out += r.server;
+  out += ' ' + std::to_string(r.t_request) + '/' + std::to_string(r.t_queue) + '/' +
+         std::to_string(r.t_connect) + '/' + std::to_string(r.t_response) + '/' +
+         std::to_string(r.t_active);
+  out += ' ' + std::to_string(r.status) + ' ' + std::to_string(r.bytes);
+  out += " - - ";
+  out += r.termination[0];
+  out += r.termination[1];
+  out += "-- ";
+  append_connections(r, out);
+  out += ' ';
+  append_quoted(r.request_line, out);
+  return out;
+}
+
+std::string access_log::format_tcp(const log_record& r) {
+  std::string out;
+  append_ip(r.client, out);
+  out += ':' + std::to_string(r.client.port) + " [";
+  append_date(r.accepted, out);
+  out += "] ";
+  out += r.frontend;
+  out += ' ';
+  out += r.backend;
+  out += '/';
+  out += r.server;
+  out += ' ' + std::to_string(r.t_queue) + '/' + std::to_string(r.t_connect) + '/' +
+         std::to_string(r.t_active);
+  out += ' ' + std::to_string(r.bytes) + ' ';
+  out += r.termination[0];
+  out += r.termination[1];
+  out += ' ';
+  append_connections(r, out);
+  return out;
+}
+
+access_log::access_log(const pb::Config& cfg) : cfg_(cfg) {
+  auto open_sink = [&](const pb::LogTarget& t) -> size_t {
+    for (size_t i = 0; i < sinks_.size(); ++i) {
+      if (sinks_[i].target == &t) return i;
+    }
+    sink s{&t, -1};
+    switch (t.kind()) {
+      case pb::LogTarget::KIND_STDOUT: s.fd = 1; break;
+      case pb::LogTarget::KIND_STDERR: s.fd = 2; break;
+      case pb::LogTarget::KIND_UDP: {
+        addrinfo hints{};
+        hints.ai_socktype = SOCK_DGRAM;
+        addrinfo* res = nullptr;
+        std::string port = std::to_string(t.port() != 0 ? t.port() : 514);
+        if (::getaddrinfo(t.address().c_str(), port.c_str(), &hints, &res) == 0 && res) {
+          int fd = ::socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+          if (fd >= 0 && ::connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+            s.fd = fd;
+          } else if (fd >= 0) {
+            ::close(fd);
+          }
+          ::freeaddrinfo(res);
+        }
+        break;
+      }
+      case pb::LogTarget::KIND_UNIX: {
+        int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        std::strncpy(sa.sun_path, t.address().c_str(), sizeof sa.sun_path - 1);
+        if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+          s.fd = fd;
+        } else if (fd >= 0) {
+          ::close(fd);
+        }
+        break;
+      }
+      default: break;
+    }
+    sinks_.push_back(s);
+    return sinks_.size() - 1;
+  };
+  for (const auto& fe : cfg.frontends()) {
+    std::vector<size_t> mine;
+    for (const auto& t : fe.logs()) mine.push_back(open_sink(t));
+    if (fe.log_global()) {
+      for (const auto& t : cfg.global().logs()) mine.push_back(open_sink(t));
+    }
+    by_frontend_.push_back(std::move(mine));
+  }
+}
+
+access_log::~access_log() {
+  for (const auto& s : sinks_) {
+    if (s.fd > 2) ::close(s.fd);
+  }
+}
+
+size_t access_log::index_of(const pb::Frontend& fe) const {
+  // Protobuf keeps repeated messages in separate allocations: compare addresses.
+  for (int i = 0; i < cfg_.frontends_size(); ++i) {
+    if (&cfg_.frontends(i) == &fe) return static_cast<size_t>(i);
+  }
+  return by_frontend_.size();
+}
+
+bool access_log::enabled(const pb::Frontend& fe) const {
+  size_t i = index_of(fe);
+  return i < by_frontend_.size() && !by_frontend_[i].empty();
+}
+
+void access_log::emit(const pb::Frontend& fe, const log_record& r) {
+  size_t i = index_of(fe);
+  if (i >= by_frontend_.size() || by_frontend_[i].empty()) return;
+  std::string line;
+  if (r.http && fe.options().httplog()) {
+    line = format_http(r);
+  } else if (!r.http || fe.options().tcplog()) {
+    line = format_tcp(r);
+  } else {
+    // Without a log option HAProxy logs only the connection: client, frontend.
+    line.clear();
+    append_ip(r.client, line);
+    line += ':' + std::to_string(r.client.port) + " [";
+    append_date(r.accepted, line);
+    line += "] ";
+    line += r.frontend;
+    line += ' ';
+    line += r.backend;
+    line += '/';
+    line += r.server;
+  }
+  // 6 = info; HAProxy logs errors (5xx, aborts) at the same level unless told otherwise.
+  for (size_t k : by_frontend_[i]) send(sinks_[k], line, 6);
+}
+
+void access_log::send(const sink& s, std::string_view line, int severity) {
+  if (s.fd < 0) return;
+  const pb::LogTarget& t = *s.target;
+  std::string msg;
+  if (t.kind() == pb::LogTarget::KIND_STDOUT || t.kind() == pb::LogTarget::KIND_STDERR ||
+      t.format() == pb::LogTarget::FORMAT_RAW) {
+    msg.assign(line);
+    msg += '\n';
+    ssize_t n = ::write(s.fd, msg.data(), msg.size());
+    (void)n;
+    return;
+  }
+  int pri = facility_code(t.facility()) * 8 + severity;
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&now, &tm);
+  char head[64];
+  std::snprintf(head, sizeof head, "<%d>%s %2d %02d:%02d:%02d ", pri, months[tm.tm_mon], tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  msg = head;
+  msg += "sluice[" + std::to_string(::getpid()) + "]: ";
+  msg += line;
+  size_t max = t.max_length() != 0 ? t.max_length() : 1024;
+  if (msg.size() > max) msg.resize(max);
+  ssize_t n = ::send(s.fd, msg.data(), msg.size(), MSG_DONTWAIT);
+  (void)n;
+}
+
+}  // namespace sluice::worker

@@ -1,0 +1,727 @@
+#include "worker/proxy/http_session.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "worker/http/chunked.h"
+#include "worker/http/parser.h"
+#include "worker/log/access_log.h"
+#include "worker/proxy/error_pages.h"
+#include "worker/upstream/connect.h"
+
+namespace sluice::worker {
+
+namespace {
+
+namespace pb = sluice::config;
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+enum class io_end { ok, eof, timeout, error };
+enum class body_end { ok, read_eof, read_timeout, read_error, write_error, bad };
+
+int64_t since(clock::time_point t) {
+  return std::chrono::duration_cast<milliseconds>(clock::now() - t).count();
+}
+
+route::peer to_peer(const tcp::endpoint& ep) {
+  route::peer p;
+  auto a = ep.address();
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), p.addr.begin());
+  } else {
+    auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), p.addr.begin());
+    p.v6 = true;
+  }
+  p.port = ep.port();
+  return p;
+}
+
+uint64_t first_set(std::initializer_list<uint64_t> values) {
+  for (uint64_t v : values) {
+    if (v != 0) return v;
+  }
+  return 0;
+}
+
+// HAProxy's `balance uri` key: the path (or the whole URI with `whole`), cut after
+// `depth` directories and `len` characters when given.
+std::string_view uri_key(const pb::Backend& be, const http::request& req) {
+  std::string_view key = be.balance_uri_whole() ? std::string_view(req.target) : req.path();
+  if (uint32_t depth = be.balance_uri_depth(); depth != 0) {
+    uint32_t seen = 0;
+    for (size_t i = 0; i < key.size(); ++i) {
+      if (key[i] == '/' && ++seen > depth) {
+        key = key.substr(0, i);
+        break;
+      }
+    }
+  }
+  if (uint32_t len = be.balance_uri_len(); len != 0 && key.size() > len) key = key.substr(0, len);
+  return key;
+}
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(tcp::socket client, frontend_runtime& fe)
+      : ticket_(*fe.sessions),
+        client_(std::move(client)),
+        server_sock_(client_.get_executor()),
+        fe_(fe),
+        ctx_(*fe.worker),
+        deadline_(client_.get_executor()),
+        chunk_(ctx_.bufsize) {
+    fe_.conns++;
+  }
+  ~http_session() { fe_.conns--; }
+
+  awaitable<void> run(std::shared_ptr<http_session> self) {
+    error_code ec;
+    auto remote = client_.remote_endpoint(ec);
+    if (!ec) src_ = to_peer(remote);
+    auto local = client_.local_endpoint(ec);
+    if (!ec) dst_ = to_peer(local);
+    asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
+    while (co_await serve_one()) {
+    }
+    close_all();
+  }
+
+ private:
+  // -- deadlines ------------------------------------------------------------------------
+  // One timer bounds whatever the session is waiting for; when it fires, pending I/O is
+  // cancelled and `timed_out_` tells the waiting operation why.
+  void arm(uint64_t ms) {
+    timed_out_ = false;
+    if (ms == 0) {
+      deadline_.expires_at(clock::time_point::max());
+    } else {
+      deadline_.expires_after(milliseconds(ms));
+    }
+  }
+  void arm_until(clock::time_point t) {
+    timed_out_ = false;
+    deadline_.expires_at(t);
+  }
+
+  awaitable<void> watch([[maybe_unused]] std::shared_ptr<http_session> self) {
+    while (!closed_) {
+      co_await deadline_.async_wait(use_result);
+      if (closed_) break;
+      if (deadline_.expiry() <= clock::now()) {
+        timed_out_ = true;
+        error_code ignored;
+        client_.cancel(ignored);
+        server_sock_.cancel(ignored);
+        deadline_.expires_at(clock::time_point::max());
+      }
+    }
+  }
+
+  // -- I/O ------------------------------------------------------------------------------
+  // Appends what `s` has to `buf`; `ms` bounds the wait (0 = the deadline already armed).
+  awaitable<io_end> read_more(tcp::socket& s, std::string& buf, uint64_t ms,
+                              bool keep_deadline = false) {
+    if (!keep_deadline) arm(ms);
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk_), use_result);
+    if (ec) {
+      if (timed_out_) co_return io_end::timeout;
+      co_return ec == asio::error::eof ? io_end::eof : io_end::error;
+    }
+    buf.append(chunk_.data(), n);
+    co_return io_end::ok;
+  }
+
+  awaitable<io_end> write_all(tcp::socket& s, std::string_view data, uint64_t ms) {
+    arm(ms);
+    auto [ec, n] =
+        co_await asio::async_write(s, asio::buffer(data.data(), data.size()), use_result);
+    (void)n;
+    if (ec) co_return timed_out_ ? io_end::timeout : io_end::error;
+    co_return io_end::ok;
+  }
+
+  // Copies a body from `from` (its bytes already received at the front of `buf`) to `to`,
+  // leaving whatever follows the body (a pipelined request) in `buf`.
+  awaitable<body_end> forward_body(tcp::socket& from, std::string& buf, tcp::socket& to,
+                                   http::body_kind kind, uint64_t length, uint64_t read_ms,
+                                   uint64_t write_ms, uint64_t& moved) {
+    if (kind == http::body_kind::none) co_return body_end::ok;
+    if (kind == http::body_kind::length && length == 0) co_return body_end::ok;
+    http::chunked_decoder dec;
+    uint64_t remaining = length;
+    for (;;) {
+      if (!buf.empty()) {
+        size_t take = buf.size();
+        bool done = false;
+        if (kind == http::body_kind::length) {
+          if (take > remaining) take = static_cast<size_t>(remaining);
+          remaining -= take;
+          done = remaining == 0;
+        } else if (kind == http::body_kind::chunked) {
+          auto r = dec.feed(buf);
+          if (r.st == http::chunked_decoder::status::error) co_return body_end::bad;
+          take = r.consumed;
+          done = r.st == http::chunked_decoder::status::done;
+        }
+        if (take > 0) {
+          if (co_await write_all(to, std::string_view(buf).substr(0, take), write_ms) !=
+              io_end::ok) {
+            co_return body_end::write_error;
+          }
+          moved += take;
+          buf.erase(0, take);
+        }
+        if (done) co_return body_end::ok;
+      }
+      io_end e = co_await read_more(from, buf, read_ms);
+      if (e == io_end::eof && kind == http::body_kind::until_close) co_return body_end::ok;
+      if (e == io_end::eof) co_return body_end::read_eof;
+      if (e == io_end::timeout) co_return body_end::read_timeout;
+      if (e != io_end::ok) co_return body_end::read_error;
+    }
+  }
+
+  // -- one transaction ------------------------------------------------------------------
+  const pb::Timeouts& fe_timeouts() const { return fe_.cfg->timeouts(); }
+  const pb::Timeouts& be_timeouts() const {
+    return backend_ != nullptr ? backend_->cfg->timeouts() : fe_.cfg->timeouts();
+  }
+  uint64_t client_ms() const { return fe_timeouts().client_ms(); }
+  uint64_t server_ms() const { return be_timeouts().server_ms(); }
+
+  route::txn make_txn() {
+    route::txn t;
+    t.req = &req_;
+    t.src = src_;
+    t.dst = dst_;
+    t.req_len = req_len_;
+    t.frontend_name = fe_.cfg->name();
+    if (backend_ != nullptr) t.backend_name = backend_->cfg->name();
+    t.nbsrv = [this](std::string_view name) -> int64_t {
+      backend_runtime* be = name.empty() ? backend_ : ctx_.px->backend_named(name);
+      return be != nullptr ? static_cast<int64_t>(be->usable_servers()) : -1;
+    };
+    return t;
+  }
+
+  void begin_record() {
+    rec_ = log_record{};
+    rec_.client = src_;
+    rec_.accepted = std::chrono::system_clock::now();
+    rec_.frontend = fe_.cfg->name();
+    rec_.backend = fe_.cfg->name();
+    rec_.server = "<NOSRV>";
+  }
+
+  void finish_record() {
+    rec_.t_active = since(request_start_);
+    rec_.feconn = fe_.conns;
+    rec_.actconn = static_cast<uint32_t>(fe_.sessions->live());
+    if (backend_ != nullptr) {
+      uint32_t n = 0;
+      for (const auto& s : backend_->servers) n += s.active;
+      rec_.beconn = n;
+      rec_.backend_queue = static_cast<uint32_t>(backend_->queue.size());
+      if (server_) rec_.srvconn = backend_->servers[*server_].active;
+    }
+    if (ctx_.log != nullptr) {
+      bool null_conn = rec_.status < 0 && rec_.bytes == 0;
+      if (!(null_conn && fe_.cfg->options().dontlognull())) ctx_.log->emit(*fe_.cfg, rec_);
+    }
+  }
+
+  void terminate(char cause, char phase) {
+    if (rec_.termination[0] == '-') rec_.termination = {cause, phase};
+  }
+
+  // Sends a response the proxy made and ends the transaction. Returns whether the client
+  // connection can carry another request.
+  awaitable<bool> send_generated(const std::string& bytes, unsigned status, bool keep) {
+    rec_.status = static_cast<int>(status);
+    rec_.bytes += bytes.size();
+    bool ok = co_await write_all(client_, bytes, client_ms()) == io_end::ok;
+    release_server(false);
+    finish_record();
+    co_return ok&& keep;
+  }
+
+  awaitable<bool> send_error(unsigned status, char cause, char phase) {
+    terminate(cause, phase);
+    std::string bytes = proxy::error_response(status, *fe_.cfg,
+                                              backend_ != nullptr ? backend_->cfg : nullptr, true);
+    co_return co_await send_generated(bytes, status, false);
+  }
+
+  // The body of a request that will not be forwarded must still be read past before the
+  // next request; when it is long or unknown, closing is cheaper and safe.
+  bool can_skip_request_body() const {
+    if (req_.body == http::body_kind::none) return true;
+    return req_.body == http::body_kind::length && req_.content_length <= cin_.size();
+  }
+
+  awaitable<bool> send_reply(const route::reply& r) {
+    bool keep = req_.keep_alive && !req_.close_after && can_skip_request_body() &&
+                !fe_.sessions->draining();
+    if (keep && req_.body == http::body_kind::length) {
+      cin_.erase(0, static_cast<size_t>(req_.content_length));
+    }
+    terminate(r.error_page ? 'P' : '-', r.error_page ? 'R' : '-');
+    std::string bytes =
+        proxy::render_reply(r, *fe_.cfg, backend_ != nullptr ? backend_->cfg : nullptr, !keep);
+    co_return co_await send_generated(bytes, r.status, keep);
+  }
+
+  void release_server(bool reusable) {
+    if (!server_) return;
+    if (reusable && backend_->cfg->http_reuse() != pb::REUSE_NEVER && server_sock_.is_open()) {
+      ctx_.pool.put(&backend_->servers[*server_], std::move(server_sock_));
+      server_sock_ = tcp::socket(client_.get_executor());
+    } else {
+      error_code ignored;
+      server_sock_.close(ignored);
+    }
+    backend_->release(*server_);
+    server_.reset();
+  }
+
+  backend_runtime* choose_backend(route::txn& t) {
+    const auto& rules = *fe_.rules;
+    for (const auto& ub : fe_.cfg->use_backends()) {
+      if (!rules.acls.holds_if_present(ub.has_condition(), ub.condition(), t)) continue;
+      if (!ub.dynamic_name().empty()) {
+        std::string name = route::format(ub.dynamic_name()).render(t);
+        if (backend_runtime* be = ctx_.px->backend_named(name)) return be;
+        continue;
+      }
+      return ctx_.px->backends[ub.backend()].get();
+    }
+    return fe_.default_backend;
+  }
+
+  // option forwardfor in the frontend, the backend or both: the backend's header name
+  // wins, and a client in either `except` network gets no header (as in HAProxy).
+  void add_forwarded_for() {
+    const pb::ForwardFor& fe_ff = fe_.cfg->options().forwardfor();
+    const pb::ForwardFor& be_ff = backend_->cfg->options().forwardfor();
+    if (!fe_ff.enabled() && !be_ff.enabled()) return;
+    route::sample_value v;
+    v.type = pb::SAMPLE_IP;
+    v.ip = src_;
+    for (const pb::ForwardFor* ff : {&fe_ff, &be_ff}) {
+      if (!ff->enabled() || ff->except_size() == 0) continue;
+      pb::AclTerm except;
+      except.set_match(pb::MATCH_IP);
+      for (const auto& n : ff->except()) *except.add_nets() = n;
+      if (route::value_matches(except, {}, v)) return;
+    }
+    const pb::ForwardFor& ff = be_ff.enabled() ? be_ff : fe_ff;
+    std::string name = ff.header().empty() ? "X-Forwarded-For" : ff.header();
+    if (ff.if_none() && req_.headers.find(name) != http::header_list::npos) return;
+    error_code ec;
+    auto remote = client_.remote_endpoint(ec);
+    if (ec) return;
+    auto addr = remote.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    }
+    req_.headers.add(name, addr.to_string());
+  }
+
+  std::optional<std::string_view> hash_key() {
+    const pb::Backend& be = *backend_->cfg;
+    switch (be.balance()) {
+      case pb::BALANCE_SOURCE:
+        key_.assign(reinterpret_cast<const char*>(src_.addr.data()), src_.v6 ? 16 : 4);
+        return std::string_view(key_);
+      case pb::BALANCE_URI: return uri_key(be, req_);
+      case pb::BALANCE_URL_PARAM: {
+        std::string_view v;
+        if (route::find_url_param(req_.query(), be.balance_arg(), v)) return v;
+        return std::nullopt;
+      }
+      case pb::BALANCE_HDR: {
+        std::string_view name = be.balance_arg();
+        bool domain_only = false;
+        if (size_t comma = name.find(','); comma != std::string_view::npos) {
+          domain_only = name.substr(comma + 1) == "use_domain_only";
+          name = name.substr(0, comma);
+        }
+        const std::string* v = req_.headers.get(name);
+        if (v == nullptr) return std::nullopt;
+        std::string_view key = *v;
+        if (domain_only) {
+          // The two last labels of a host name (port removed): www.example.com -> example.com.
+          key = key.substr(0, key.find(':'));
+          size_t last = key.rfind('.');
+          if (last != std::string_view::npos && last > 0) {
+            size_t prev = key.rfind('.', last - 1);
+            if (prev != std::string_view::npos) key = key.substr(prev + 1);
+          }
+        }
+        return key;
+      }
+      default: return std::nullopt;
+    }
+  }
+
+  // The request head as the server gets it.
+  void prepare_upstream_request() {
+    if (req_.expect_continue) req_.headers.remove("expect");
+    auto mode = backend_->cfg->options().conn_mode();
+    if (fe_.cfg->options().conn_mode() != pb::CONN_KEEP_ALIVE)
+      mode = fe_.cfg->options().conn_mode();
+    if (mode != pb::CONN_KEEP_ALIVE && !req_.upgrade) req_.headers.set("Connection", "close");
+    upstream_head_.clear();
+    http::serialize(req_, upstream_head_);
+  }
+
+  bool reuse_allowed() const {
+    switch (backend_->cfg->http_reuse()) {
+      case pb::REUSE_NEVER: return false;
+      // The first request of a connection gets its own server connection: a client that
+      // sends only one request never risks a connection the server is closing.
+      case pb::REUSE_SAFE: return requests_ > 1;
+      default: return true;
+    }
+  }
+
+  // Reads the response head, relaying interim (1xx) responses. Returns 0 on success or
+  // the status to answer with; `retry` is set when a reused connection turned out dead
+  // before answering anything.
+  awaitable<unsigned> read_response_head(bool reused, bool& retry) {
+    retry = false;
+    http::request_context rc{req_.method == "HEAD", req_.method == "CONNECT"};
+    const auto started = clock::now();
+    for (;;) {
+      if (!sin_.empty()) {
+        auto r = http::parse_response(sin_, ctx_.limits, rc, res_);
+        if (r.status == http::parse_status::error) {
+          terminate('P', 'H');
+          co_return 502;
+        }
+        if (r.status == http::parse_status::complete) {
+          if (res_.status >= 100 && res_.status < 200 && res_.status != 101) {
+            // Interim responses go to HTTP/1.1 clients as they come.
+            if (req_.version_minor == 1) {
+              if (co_await write_all(client_, std::string_view(sin_).substr(0, r.consumed),
+                                     client_ms()) != io_end::ok) {
+                terminate('C', 'H');
+                co_return 400;
+              }
+            }
+            sin_.erase(0, r.consumed);
+            continue;
+          }
+          sin_.erase(0, r.consumed);
+          rec_.t_response = since(started);
+          co_return 0;
+        }
+      }
+      uint64_t limit = server_ms();
+      auto remaining = limit == 0 ? 0 : static_cast<int64_t>(limit) - since(started);
+      if (limit != 0 && remaining <= 0) {
+        terminate('s', 'H');
+        co_return 504;
+      }
+      io_end e =
+          co_await read_more(server_sock_, sin_, limit == 0 ? 0 : static_cast<uint64_t>(remaining));
+      if (e == io_end::ok) continue;
+      if (e == io_end::timeout) {
+        terminate('s', 'H');
+        co_return 504;
+      }
+      if (reused && sin_.empty()) {
+        retry = true;
+        co_return 0;
+      }
+      terminate('S', 'H');
+      co_return 502;
+    }
+  }
+
+  // Sends the response head to the client with the connection decision applied.
+  void prepare_downstream_response(bool keep) {
+    if (res_.status != 101) {
+      res_.headers.remove("connection");
+      res_.headers.remove("keep-alive");
+      if (!keep && req_.version_minor == 1) res_.headers.add("connection", "close");
+      if (keep && req_.version_minor == 0) res_.headers.add("connection", "keep-alive");
+    }
+    downstream_head_.clear();
+    http::serialize(res_, downstream_head_);
+  }
+
+  awaitable<void> tunnel() {
+    uint64_t ms = first_set({be_timeouts().tunnel_ms(), std::max(client_ms(), server_ms())});
+    auto self = shared_from_this();
+    asio::co_spawn(client_.get_executor(), pump(self, client_, server_sock_, cin_, ms),
+                   asio::detached);
+    co_await pump(self, server_sock_, client_, sin_, ms);
+  }
+
+  awaitable<void> pump([[maybe_unused]] std::shared_ptr<http_session> self, tcp::socket& from,
+                       tcp::socket& to, std::string& pending, uint64_t ms) {
+    std::vector<char> buf(ctx_.bufsize);
+    if (!pending.empty()) {
+      auto [wec, n] = co_await asio::async_write(to, asio::buffer(pending), use_result);
+      (void)n;
+      pending.clear();
+      if (wec) {
+        close_all();
+        co_return;
+      }
+    }
+    for (;;) {
+      arm(ms);
+      auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), use_result);
+      if (rec) {
+        if (rec == asio::error::eof && !closed_) {
+          error_code ignored;
+          to.shutdown(tcp::socket::shutdown_send, ignored);
+          if (++tunnel_closed_ == 2) close_all();
+        } else {
+          close_all();
+        }
+        co_return;
+      }
+      arm(ms);
+      auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_result);
+      (void)written;
+      if (wec) {
+        close_all();
+        co_return;
+      }
+      rec_.bytes += n;
+    }
+  }
+
+  awaitable<bool> serve_one() {
+    req_ = http::request{};
+    res_ = http::response{};
+    backend_ = nullptr;
+    sin_.clear();
+    ++requests_;
+
+    // The head: `timeout http-keep-alive` while idle between requests, then
+    // `timeout http-request` for the whole head once it has started.
+    const bool first = requests_ == 1;
+    const uint64_t head_ms = first_set({fe_timeouts().http_request_ms(), client_ms()});
+    const uint64_t idle_ms =
+        first ? head_ms : first_set({fe_timeouts().http_keep_alive_ms(), head_ms});
+    if (cin_.empty()) {
+      io_end e = co_await read_more(client_, cin_, idle_ms);
+      if (e != io_end::ok) co_return false;  // closed or idle too long: nothing to answer
+    }
+    request_start_ = clock::now();
+    begin_record();
+    const auto head_deadline =
+        head_ms != 0 ? request_start_ + milliseconds(head_ms) : clock::time_point::max();
+    http::parse_result pr;
+    for (;;) {
+      pr = http::parse_request(cin_, ctx_.limits, req_);
+      if (pr.status == http::parse_status::complete) break;
+      if (pr.status == http::parse_status::error) {
+        rec_.request_line = "<BADREQ>";
+        co_return co_await send_error(pr.http_status, 'P', 'R');
+      }
+      arm_until(head_deadline);
+      io_end e = co_await read_more(client_, cin_, 0, true);
+      if (e == io_end::timeout) {
+        rec_.request_line = "<BADREQ>";
+        co_return co_await send_error(408, 'c', 'R');
+      }
+      if (e != io_end::ok) {
+        rec_.request_line = "<BADREQ>";
+        terminate('C', 'R');
+        rec_.status = 400;
+        finish_record();
+        co_return false;
+      }
+    }
+    req_len_ = cin_.size();
+    cin_.erase(0, pr.consumed);
+    rec_.t_request = since(request_start_);
+    rec_.request_line =
+        req_.method + " " + req_.target + " HTTP/1." + std::to_string(req_.version_minor);
+
+    // Frontend rules, backend choice, backend rules.
+    route::txn t = make_txn();
+    route::reply reply;
+    const proxy_rules& fr = *fe_.rules;
+    if (fr.request.apply(req_, t, reply) == route::rule_outcome::reply ||
+        fr.legacy_request.apply(req_, t, reply) == route::rule_outcome::reply) {
+      co_return co_await send_reply(reply);
+    }
+    backend_ = choose_backend(t);
+    if (backend_ == nullptr) co_return co_await send_error(503, 'S', 'C');
+    rec_.backend = backend_->cfg->name();
+    t.backend_name = backend_->cfg->name();
+    const proxy_rules& br = *backend_->rules;
+    if (br.request.apply(req_, t, reply) == route::rule_outcome::reply ||
+        br.legacy_request.apply(req_, t, reply) == route::rule_outcome::reply) {
+      co_return co_await send_reply(reply);
+    }
+    add_forwarded_for();
+    const bool expect_continue = req_.expect_continue;
+    prepare_upstream_request();
+
+    // A server, its connection, the request.
+    connect_options opt;
+    opt.client_port = dst_.port;
+    opt.hash_key = hash_key();
+    bool can_retry_reuse = req_.body == http::body_kind::none;
+    for (int round = 0;; ++round) {
+      opt.pool = round == 0 && reuse_allowed() ? &ctx_.pool : nullptr;
+      connect_result cr = co_await connect_upstream(*backend_, server_sock_, opt);
+      rec_.t_queue = static_cast<int64_t>(cr.queue_ms);
+      rec_.retries = cr.attempts > 1 ? cr.attempts - 1 : 0;
+      if (cr.status != connect_status::connected) {
+        if (cr.status == connect_status::queue_timeout) {
+          co_return co_await send_error(503, 's', 'Q');
+        }
+        co_return co_await send_error(503, cr.status == connect_status::no_server ? 'S' : 's', 'C');
+      }
+      server_ = cr.server;
+      rec_.server = backend_->servers[cr.server].cfg->name();
+      rec_.t_connect = static_cast<int64_t>(cr.connect_ms);
+      t.server_name = rec_.server;
+
+      if (co_await write_all(server_sock(), upstream_head_, server_ms()) != io_end::ok) {
+        if (cr.reused && can_retry_reuse && round == 0) {
+          release_server(false);
+          continue;
+        }
+        co_return co_await send_error(502, 'S', 'H');
+      }
+      if (expect_continue) {
+        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (co_await write_all(client_, go_on, client_ms()) != io_end::ok) {
+          terminate('C', 'D');
+          co_return false;
+        }
+      }
+      uint64_t sent = 0;
+      body_end be = co_await forward_body(client_, cin_, server_sock(), req_.body,
+                                          req_.content_length, client_ms(), server_ms(), sent);
+      if (be != body_end::ok) {
+        switch (be) {
+          case body_end::bad: co_return co_await send_error(400, 'P', 'D');
+          case body_end::read_timeout: co_return co_await send_error(408, 'c', 'D');
+          case body_end::write_error: co_return co_await send_error(502, 'S', 'D');
+          default:
+            terminate('C', 'D');
+            release_server(false);
+            finish_record();
+            co_return false;
+        }
+      }
+      bool retry = false;
+      unsigned status = co_await read_response_head(cr.reused, retry);
+      if (retry && can_retry_reuse && round == 0) {
+        release_server(false);
+        continue;
+      }
+      if (retry) status = 502;
+      if (status != 0) co_return co_await send_error(status, 'S', 'H');
+      break;
+    }
+
+    // Response rules: the backend's, then the frontend's.
+    t.res = &res_;
+    if (br.response.apply(res_, t, reply) == route::rule_outcome::reply ||
+        br.legacy_response.apply(res_, t, reply) == route::rule_outcome::reply ||
+        fr.response.apply(res_, t, reply) == route::rule_outcome::reply ||
+        fr.legacy_response.apply(res_, t, reply) == route::rule_outcome::reply) {
+      release_server(false);
+      co_return co_await send_reply(reply);
+    }
+
+    const bool upgrade = res_.status == 101 && req_.upgrade;
+    bool keep = req_.keep_alive && !req_.close_after && !res_.close_after &&
+                res_.body != http::body_kind::until_close && !fe_.sessions->draining() &&
+                fe_.cfg->options().conn_mode() != pb::CONN_CLOSE &&
+                backend_->cfg->options().conn_mode() != pb::CONN_CLOSE && !upgrade;
+    prepare_downstream_response(keep);
+    rec_.status = static_cast<int>(res_.status);
+    if (co_await write_all(client_, downstream_head_, client_ms()) != io_end::ok) {
+      terminate('C', 'D');
+      release_server(false);
+      finish_record();
+      co_return false;
+    }
+    rec_.bytes += downstream_head_.size();
+    if (upgrade) {
+      co_await tunnel();
+      finish_record();
+      co_return false;
+    }
+    uint64_t moved = 0;
+    body_end be = co_await forward_body(server_sock(), sin_, client_, res_.body,
+                                        res_.content_length, server_ms(), client_ms(), moved);
+    rec_.bytes += moved;
+    if (be != body_end::ok) {
+      // Headers are already with the client: all that is left is to cut the connection.
+      switch (be) {
+        case body_end::write_error: terminate('C', 'D'); break;
+        case body_end::read_timeout: terminate('s', 'D'); break;
+        default: terminate('S', 'D'); break;
+      }
+      release_server(false);
+      finish_record();
+      co_return false;
+    }
+    release_server(res_.keep_alive && !res_.close_after && sin_.empty() &&
+                   res_.body != http::body_kind::until_close);
+    finish_record();
+    co_return keep;
+  }
+
+  tcp::socket& server_sock() { return server_sock_; }
+
+  void close_all() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ignored;
+    client_.close(ignored);
+    release_server(false);
+    deadline_.cancel();
+  }
+
+  session_ticket ticket_;
+  tcp::socket client_;
+  tcp::socket server_sock_;
+  frontend_runtime& fe_;
+  worker_context& ctx_;
+  asio::steady_timer deadline_;
+  bool timed_out_ = false;
+  bool closed_ = false;
+  int tunnel_closed_ = 0;
+  std::vector<char> chunk_;
+  std::string cin_;  // bytes from the client not yet consumed
+  std::string sin_;  // bytes from the server not yet consumed
+  std::string upstream_head_, downstream_head_, key_;
+  http::request req_;
+  http::response res_;
+  backend_runtime* backend_ = nullptr;
+  std::optional<size_t> server_;
+  route::peer src_, dst_;
+  uint64_t req_len_ = 0;
+  uint64_t requests_ = 0;
+  clock::time_point request_start_ = clock::now();
+  log_record rec_;
+};
+
+}  // namespace
+
+void start_http_session(tcp::socket client, frontend_runtime& fe) {
+  auto executor = client.get_executor();
+  auto s = std::make_shared<http_session>(std::move(client), fe);
+  asio::co_spawn(executor, s->run(s), asio::detached);
+}
+
+}  // namespace sluice::worker

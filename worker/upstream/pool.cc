@@ -1,0 +1,53 @@
+#include "worker/upstream/pool.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace sluice::worker {
+
+namespace {
+
+// An idle connection is alive when reading would block: EOF, data or an error all mean
+// the server is no longer waiting for our next request.
+bool still_idle(tcp::socket& s) {
+  char byte;
+  ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+void server_pool::put(const void* server, tcp::socket socket) {
+  auto& list = idle_[server];
+  if (list.size() >= max_idle_per_server) {
+    error_code ignored;
+    list.front().socket.close(ignored);
+    list.erase(list.begin());
+  }
+  list.push_back({std::move(socket), std::chrono::steady_clock::now()});
+}
+
+std::optional<tcp::socket> server_pool::take(const void* server) {
+  auto it = idle_.find(server);
+  if (it == idle_.end()) return std::nullopt;
+  auto& list = it->second;
+  const auto now = std::chrono::steady_clock::now();
+  // Most recently used first: it is the least likely to have been closed by the server.
+  while (!list.empty()) {
+    entry e = std::move(list.back());
+    list.pop_back();
+    if (now - e.since < purge_delay && still_idle(e.socket)) return std::move(e.socket);
+    error_code ignored;
+    e.socket.close(ignored);
+  }
+  return std::nullopt;
+}
+
+size_t server_pool::idle() const {
+  size_t n = 0;
+  for (const auto& [k, v] : idle_) n += v.size();
+  return n;
+}
+
+}  // namespace sluice::worker
