@@ -43,6 +43,7 @@ struct checker::target {
   std::vector<tcp::endpoint> endpoints;
   rise_fall rf;
   asio::steady_timer timer;
+  bool fast = false;  // passive checks asked for fastinter until the next success
 
   target(asio::io_context& io, const pb::Backend* b, const pb::Server* s, server_slot* sl,
          uint32_t health)
@@ -58,6 +59,11 @@ checker::checker(asio::io_context& io, const pb::Config& cfg, table& t)
     : io_(io), cfg_(cfg), table_(t) {}
 
 checker::~checker() = default;
+
+void checker::stop() {
+  stopped_ = true;
+  for (auto& t : targets_) t->timer.cancel();
+}
 
 size_t checker::targets() const {
   return targets_.size();
@@ -93,8 +99,48 @@ bool checker::start(std::vector<std::string>& errors) {
       targets_.push_back(t);
     }
   }
-  for (auto& t : targets_) asio::co_spawn(io_, run(t), asio::detached);
+  for (auto& t : targets_) {
+    asio::co_spawn(io_, run(t), asio::detached);
+    if (t->server->observe() != pb::Server::OBSERVE_NONE) {
+      asio::co_spawn(io_, watch_traffic(t), asio::detached);
+    }
+  }
   return errors.empty();
+}
+
+// Passive checks: the workers count consecutive errors in real traffic in the table; at
+// `error-limit` the server's `on-error` action runs, as HAProxy's `observe` does.
+worker::awaitable<void> checker::watch_traffic(std::shared_ptr<target> t) {
+  const pb::Server& srv = *t->server;
+  const uint32_t limit = srv.error_limit() != 0 ? srv.error_limit() : 10;
+  asio::steady_timer tick(io_);
+  for (;;) {
+    tick.expires_after(std::chrono::milliseconds(50));
+    auto [ec] = co_await tick.async_wait(use_result);
+    if (ec || stopped_) co_return;
+    uint32_t errors = t->slot->observed_errors.load();
+    if (errors < limit) continue;
+    t->slot->observed_errors.store(0);
+    std::string reason =
+        std::string(srv.observe() == pb::Server::OBSERVE_LAYER7 ? "Layer7" : "Layer4") +
+        " passive check: " + std::to_string(errors) + " consecutive errors";
+    switch (srv.on_error()) {
+      case pb::Server::ON_ERROR_FAIL_CHECK: record(*t, false, reason, 0, 0); break;
+      case pb::Server::ON_ERROR_SUDDEN_DEATH:
+        t->rf.pre_fatal();
+        t->slot->health.store(t->rf.health());
+        break;
+      case pb::Server::ON_ERROR_MARK_DOWN:
+        if (t->rf.force_down()) announce(*t, reason, 0, 0);
+        t->slot->health.store(t->rf.health());
+        t->slot->op.store(static_cast<uint32_t>(t->rf.state()));
+        break;
+      default: break;
+    }
+    // Every action also checks at fastinter from now on, until a check passes.
+    t->fast = true;
+    t->timer.cancel();
+  }
 }
 
 worker::awaitable<void> checker::run(std::shared_ptr<target> t) {
@@ -118,14 +164,15 @@ worker::awaitable<void> checker::run(std::shared_ptr<target> t) {
     uint64_t ms = st == op_state::up     ? srv.inter_ms()
                   : st == op_state::down ? srv.downinter_ms()
                                          : srv.fastinter_ms();
+    if (t->fast && st != op_state::down) ms = srv.fastinter_ms();
     if (uint32_t spread = cfg_.global().spread_checks(); spread != 0) {
       int64_t range = static_cast<int64_t>(ms * spread / 100);
       std::uniform_int_distribution<int64_t> jitter(-range, range);
       ms = static_cast<uint64_t>(std::max<int64_t>(1, static_cast<int64_t>(ms) + jitter(rng())));
     }
     t->timer.expires_after(std::chrono::milliseconds(ms));
-    auto [ec] = co_await t->timer.async_wait(use_result);
-    if (ec == asio::error::operation_aborted) co_return;
+    co_await t->timer.async_wait(use_result);
+    if (stopped_) co_return;
   }
 }
 
@@ -207,13 +254,18 @@ std::string checker::servers_left(const target& t) const {
 void checker::record(target& t, bool ok, const std::string& reason, int status,
                      uint32_t duration_ms) {
   bool changed = t.rf.record(ok);
+  if (ok) t.fast = false;
   server_slot& s = *t.slot;
   s.check_status.store(static_cast<uint32_t>(status));
   s.check_duration_ms.store(duration_ms);
   s.health.store(t.rf.health());
   s.checked.store(1);
   s.op.store(static_cast<uint32_t>(t.rf.state()));
-  if (!changed) return;
+  if (changed) announce(t, reason, status, duration_ms);
+}
+
+void checker::announce(target& t, const std::string& reason, int status, uint32_t duration_ms) {
+  server_slot& s = *t.slot;
   s.transitions.fetch_add(1);
   s.last_change_ms.store(now_ms());
   std::string code = status != 0 ? ", code: " + std::to_string(status) : "";

@@ -29,13 +29,21 @@ class checker {
   struct target;
   worker::awaitable<void> run(std::shared_ptr<target> t);
   worker::awaitable<void> check_once(target& t, bool& ok, std::string& reason, int& status);
+  worker::awaitable<void> watch_traffic(std::shared_ptr<target> t);
   void record(target& t, bool ok, const std::string& reason, int status, uint32_t duration_ms);
+  // Logs an up/down transition as HAProxy does and stamps it in the table.
+  void announce(target& t, const std::string& reason, int status, uint32_t duration_ms);
   std::string servers_left(const target& t) const;
 
   asio::io_context& io_;
   const sluice::config::Config& cfg_;
   table& table_;
   std::vector<std::shared_ptr<target>> targets_;
+  bool stopped_ = false;
+
+ public:
+  // Ends every check loop (before the io_context goes away).
+  void stop();
 };
 
 }  // namespace sluice::health

@@ -32,6 +32,19 @@ class rise_fall {
     return was_up != up();
   }
 
+  // Passive checks. sudden-death: one more failure takes an up server down. mark-down:
+  // down now. Both return true when the server changed between up and down.
+  bool pre_fatal() {
+    if (up() && health_ > rise_) health_ = rise_;
+    return false;
+  }
+  bool force_down() {
+    bool was_up = up();
+    health_ = 0;
+    last_ok_ = false;
+    return was_up;
+  }
+
   bool up() const { return health_ >= rise_; }
   uint32_t health() const { return health_; }
   uint32_t top() const { return rise_ + fall_ - 1; }

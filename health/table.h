@@ -16,7 +16,7 @@
 namespace sluice::health {
 
 // Bump on every layout change: a child refuses a segment of another version.
-inline constexpr uint32_t table_version = 1;
+inline constexpr uint32_t table_version = 2;
 inline constexpr uint64_t table_magic = 0x534c5549434554ULL;  // "SLUICET"
 inline constexpr size_t max_key = 127;
 
@@ -38,6 +38,9 @@ struct server_slot {
   std::atomic<uint32_t> checked{0};         // 1 once a checker has run for this server
   std::atomic<uint64_t> last_change_ms{0};  // wall clock, ms since the epoch
   std::atomic<uint64_t> transitions{0};
+  // Passive checks (`observe`): errors seen in real traffic since the last success, added
+  // by every worker, consumed by the health process when it reaches `error-limit`.
+  std::atomic<uint32_t> observed_errors{0};
   char key[max_key + 1] = {};  // "backend/server", written before in_use
 };
 
@@ -81,10 +84,32 @@ class table {
 };
 
 // Whether new traffic may go to a server in this state.
+// A server coming back (GOING_UP: down, last check passed) gets none until it is up.
 inline bool accepts_new_traffic(const server_slot& s) {
+  const uint32_t op = s.op.load(std::memory_order_relaxed);
   return s.admin.load(std::memory_order_relaxed) == static_cast<uint32_t>(admin_state::ready) &&
-         s.op.load(std::memory_order_relaxed) != static_cast<uint32_t>(op_state::down) &&
+         (op == static_cast<uint32_t>(op_state::up) ||
+          op == static_cast<uint32_t>(op_state::going_down)) &&
          s.weight.load(std::memory_order_relaxed) > 0;
+}
+
+// What a worker reports for `observe`: an error bumps the count, a success resets it.
+inline void observe(server_slot& s, bool ok) {
+  if (ok) {
+    if (s.observed_errors.load(std::memory_order_relaxed) != 0) {
+      s.observed_errors.store(0, std::memory_order_relaxed);
+    }
+  } else {
+    s.observed_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// The weight a server gets while `slowstart` ramps it up after it came back: from 1 to
+// its full weight over `slowstart_ms`, so a cold server is not flooded at once.
+inline uint32_t slowstart_weight(uint32_t weight, uint64_t slowstart_ms, uint64_t up_for_ms) {
+  if (slowstart_ms == 0 || up_for_ms >= slowstart_ms || weight == 0) return weight;
+  uint64_t w = static_cast<uint64_t>(weight) * up_for_ms / slowstart_ms;
+  return w == 0 ? 1 : static_cast<uint32_t>(w);
 }
 
 }  // namespace sluice::health

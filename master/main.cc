@@ -89,7 +89,10 @@ int run_health(const cli_options& opts) {
   for (const auto& e : errors) std::cerr << "sluice: health: " << e << "\n";
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.add(SIGQUIT);
-  signals.async_wait([&io](const boost::system::error_code&, int) { io.stop(); });
+  signals.async_wait([&io, &checks](const boost::system::error_code&, int) {
+    checks.stop();
+    io.stop();
+  });
   if (opts.ready_fd >= 0) {
     char ready = 'R';
     [[maybe_unused]] ssize_t n = ::write(opts.ready_fd, &ready, 1);

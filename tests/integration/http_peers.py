@@ -95,10 +95,13 @@ class RecordingBackend:
                     parts = start.split(" ")
                     method, target, version = parts[0], parts[1], parts[-1]
                     body = b""
-                    if (find(headers, "transfer-encoding") or "").lower().endswith("chunked"):
-                        body = read_chunked(self.rfile)
-                    elif find(headers, "content-length"):
-                        body = self.rfile.read(int(find(headers, "content-length")))
+                    try:
+                        if (find(headers, "transfer-encoding") or "").lower().endswith("chunked"):
+                            body = read_chunked(self.rfile)
+                        elif find(headers, "content-length"):
+                            body = self.rfile.read(int(find(headers, "content-length")))
+                    except (EOFError, ValueError, OSError):
+                        return  # the proxy gave up on this request mid-body
                     req = Request(method, target, version, headers, body, conn_id)
                     with backend.lock:
                         backend.requests.append(req)

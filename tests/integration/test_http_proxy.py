@@ -249,6 +249,52 @@ class HttpProxyTest(TempDirTest):
         self.assertTrue(rest.endswith(b"only part"))
         c.close()
 
+    def test_connect_failure_is_retried_and_redispatched(self):
+        b = RecordingBackend(self, "alive")
+        dead = free_port()
+        self.port = free_port()
+        Sluice(self, config(self.port, [("app", [dead, b.port])],
+                            backend_extra="    balance first\n    retries 2\n    option redispatch"),
+               [self.port])
+        r = get(self.port)
+        self.assertEqual((r.status, r.body), (200, b"alive"))
+
+    def test_connect_failure_without_redispatch_is_503(self):
+        dead = free_port()
+        b = RecordingBackend(self, "alive")
+        self.port = free_port()
+        Sluice(self, config(self.port, [("app", [dead, b.port])],
+                            backend_extra="    balance first\n    retries 1"), [self.port])
+        self.assertEqual(get(self.port).status, 503)
+        self.assertEqual(b.count(), 0)
+
+    def test_errorfile_replaces_the_builtin_page(self):
+        page = self.write("503.http", "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                          "Content-Length: 11\r\nConnection: close\r\n\r\nsorry, down")
+        self.port = free_port()
+        Sluice(self, config(self.port, [("down", [free_port()])],
+                            backend_extra=f"    errorfile 503 {page}"), [self.port])
+        r = get(self.port)
+        self.assertEqual((r.status, r.body), (503, b"sorry, down"))
+
+    def test_http_reuse_never_opens_a_connection_per_request(self):
+        b = self.start(backend_extra="    http-reuse never")
+        c = Client(self.port)
+        for i in range(3):
+            c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(c.response().status, 200)
+        c.close()
+        self.assertEqual(b.connections, 3)
+
+    def test_dontlognull_skips_empty_connections(self):
+        self.start(frontend_extra="    log stdout format raw local0\n    option httplog\n"
+                                  "    option dontlognull")
+        socket.create_connection(("127.0.0.1", self.port)).close()
+        get(self.port, "/after-null")
+        wait_for(lambda: "/after-null" in self.sluice.output(), what="log line")
+        lines = [l for l in self.sluice.output().splitlines() if " fe " in l]
+        self.assertEqual(len(lines), 1, lines)
+
     def test_access_log_in_httplog_format(self):
         self.start(frontend_extra="    log stdout format raw local0\n    option httplog")
         get(self.port, "/logged?q=1")

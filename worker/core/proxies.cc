@@ -1,16 +1,36 @@
 #include "worker/core/proxies.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "worker/core/resolve.h"
 
 namespace sluice::worker {
 
+namespace {
+
+uint64_t wall_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
 balance::pick_result backend_runtime::pick(const balance::pick_request& req) {
   views_.resize(servers.size());
+  const uint64_t now = slowstart ? wall_ms() : 0;
   for (size_t i = 0; i < servers.size(); ++i) {
     const server_runtime& s = servers[i];
     balance::server_view& v = views_[i];
     v.usable = s.accepts_new_traffic();
     v.weight = s.slot != nullptr ? s.slot->weight.load(std::memory_order_relaxed) : s.cfg->weight();
+    if (now != 0 && s.slot != nullptr && s.cfg->slowstart_ms() != 0) {
+      uint64_t since = s.slot->last_change_ms.load(std::memory_order_relaxed);
+      if (since != 0 && now > since && !s.down()) {
+        v.weight = health::slowstart_weight(v.weight, s.cfg->slowstart_ms(), now - since);
+      }
+    }
     v.backup = s.cfg->backup();
     v.active = s.active;
     v.maxconn = s.cfg->maxconn();
@@ -19,9 +39,28 @@ balance::pick_result backend_runtime::pick(const balance::pick_request& req) {
 }
 
 uint32_t backend_runtime::usable_servers() const {
-  uint32_t n = 0;
-  for (const auto& s : servers) n += s.accepts_new_traffic() && !s.cfg->backup() ? 1 : 0;
-  return n;
+  // As HAProxy's nbsrv: the usable active servers, else the backups that would serve.
+  uint32_t active = 0, backup = 0;
+  for (const auto& s : servers) {
+    if (!s.accepts_new_traffic()) continue;
+    (s.cfg->backup() ? backup : active) += 1;
+  }
+  if (active != 0) return active;
+  return cfg->options().allbackups() ? backup : std::min<uint32_t>(backup, 1);
+}
+
+backend_runtime* choose_backend(const frontend_runtime& fe, const proxies& px, route::txn& t) {
+  const auto& rules = *fe.rules;
+  for (const auto& ub : fe.cfg->use_backends()) {
+    if (!rules.acls.holds_if_present(ub.has_condition(), ub.condition(), t)) continue;
+    if (!ub.dynamic_name().empty()) {
+      std::string name = route::format(ub.dynamic_name()).render(t);
+      if (backend_runtime* be = px.backend_named(name)) return be;
+      continue;
+    }
+    return px.backends[ub.backend()].get();
+  }
+  return fe.default_backend;
 }
 
 void backend_runtime::release(size_t i) {
@@ -52,6 +91,7 @@ proxies build_proxies(const sluice::config::Config& cfg, const health::table* ta
     for (const auto& srv : be.servers()) {
       server_runtime s;
       s.cfg = &srv;
+      if (srv.slowstart_ms() != 0) rt->slowstart = true;
       if (table != nullptr) {
         s.slot = table->find(be.name() + "/" + srv.name());
         if (s.slot == nullptr)

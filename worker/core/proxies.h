@@ -20,6 +20,16 @@
 
 namespace sluice::worker {
 
+// A session holding a connection to a server, which the worker closes when the server is
+// marked down and the server says `on-marked-down shutdown-sessions`.
+class server_user {
+ public:
+  virtual void shut_down() = 0;
+
+ protected:
+  ~server_user() = default;
+};
+
 struct server_runtime {
   const sluice::config::Server* cfg = nullptr;
   std::vector<tcp::endpoint> endpoints;  // port 0: the port the client connected to
@@ -28,8 +38,30 @@ struct server_runtime {
   // worker runs without one (then the server counts as up and ready).
   health::server_slot* slot = nullptr;
 
+  std::vector<server_user*> users;  // only tracked with shutdown-sessions
+
   bool accepts_new_traffic() const {
     return slot != nullptr ? health::accepts_new_traffic(*slot) : cfg->weight() > 0;
+  }
+  // Passive checks: what real traffic said about the server. `layer7` results only count
+  // for `observe layer7`; connection results count for both.
+  void observed(bool ok, bool layer7) {
+    auto mode = cfg->observe();
+    if (slot == nullptr || mode == sluice::config::Server::OBSERVE_NONE) return;
+    const bool l7 = mode == sluice::config::Server::OBSERVE_LAYER7;
+    if (layer7 && !l7) return;
+    if (ok && !layer7 && l7) return;  // a connection alone proves nothing at layer 7
+    health::observe(*slot, ok);
+  }
+  void attach(server_user* u) {
+    if (cfg->shutdown_sessions_on_down()) users.push_back(u);
+  }
+  void detach(server_user* u) {
+    if (cfg->shutdown_sessions_on_down()) std::erase(users, u);
+  }
+  bool down() const {
+    return slot != nullptr && slot->op.load(std::memory_order_relaxed) ==
+                                  static_cast<uint32_t>(health::op_state::down);
   }
 };
 
@@ -65,6 +97,7 @@ struct backend_runtime {
   // every candidate is at its maxconn.
   balance::pick_result pick(const balance::pick_request& req);
   uint32_t usable_servers() const;
+  bool slowstart = false;  // some server ramps its weight up after coming back
   // Bookkeeping around a connection to server `i`, waking a queued request on release.
   void acquire(size_t i) { servers[i].active++; }
   void release(size_t i);
@@ -89,6 +122,10 @@ struct proxies {
 
   backend_runtime* backend_named(std::string_view name) const;
 };
+
+// The backend a transaction goes to: the first `use_backend` whose condition holds (a
+// dynamic name that names no backend is skipped), else the default backend, else null.
+backend_runtime* choose_backend(const frontend_runtime& fe, const proxies& px, route::txn& t);
 
 // `seed` (the worker's slot) varies where balancing starts between workers.
 proxies build_proxies(const sluice::config::Config& cfg, const health::table* table,

@@ -142,7 +142,28 @@ bool runtime::start(std::vector<std::string>& errors,
     acceptors_.push_back(std::move(acc));
   }
   watch_signals();
+  bool sweep = false;
+  for (const auto& be : proxies_.backends) {
+    for (const auto& srv : be->servers) sweep = sweep || srv.cfg->shutdown_sessions_on_down();
+  }
+  if (sweep) asio::co_spawn(io_, sweep_down_servers(), asio::detached);
   return errors.empty();
+}
+
+awaitable<void> runtime::sweep_down_servers() {
+  asio::steady_timer tick(io_);
+  while (!stopping_) {
+    tick.expires_after(std::chrono::milliseconds(100));
+    auto [ec] = co_await tick.async_wait(use_result);
+    if (ec) co_return;
+    for (auto& be : proxies_.backends) {
+      for (auto& srv : be->servers) {
+        if (srv.users.empty() || !srv.down()) continue;
+        auto users = srv.users;  // shutting one down detaches it
+        for (server_user* u : users) u->shut_down();
+      }
+    }
+  }
 }
 
 void runtime::watch_signals() {

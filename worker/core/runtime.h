@@ -45,6 +45,9 @@ class runtime {
 
  private:
   awaitable<void> accept_loop(tcp::acceptor& acceptor, frontend_runtime& fe);
+  // on-marked-down shutdown-sessions: closes the sessions of servers the table says are
+  // down, checked ten times a second (only when some server asks for it).
+  awaitable<void> sweep_down_servers();
   void watch_signals();
 
   const sluice::config::Config& cfg_;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "worker/core/peer.h"
 #include "worker/http/chunked.h"
 #include "worker/http/parser.h"
 #include "worker/log/access_log.h"
@@ -24,21 +25,6 @@ enum class body_end { ok, read_eof, read_timeout, read_error, write_error, bad }
 
 int64_t since(clock::time_point t) {
   return std::chrono::duration_cast<milliseconds>(clock::now() - t).count();
-}
-
-route::peer to_peer(const tcp::endpoint& ep) {
-  route::peer p;
-  auto a = ep.address();
-  if (a.is_v4()) {
-    auto b = a.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), p.addr.begin());
-  } else {
-    auto b = a.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), p.addr.begin());
-    p.v6 = true;
-  }
-  p.port = ep.port();
-  return p;
 }
 
 uint64_t first_set(std::initializer_list<uint64_t> values) {
@@ -65,7 +51,7 @@ std::string_view uri_key(const pb::Backend& be, const http::request& req) {
   return key;
 }
 
-class http_session : public std::enable_shared_from_this<http_session> {
+class http_session : public std::enable_shared_from_this<http_session>, public server_user {
  public:
   http_session(tcp::socket client, frontend_runtime& fe)
       : ticket_(*fe.sessions),
@@ -276,8 +262,17 @@ class http_session : public std::enable_shared_from_this<http_session> {
     co_return co_await send_generated(bytes, r.status, keep);
   }
 
+  // on-marked-down shutdown-sessions: the server is gone, so is this client's session.
+  void shut_down() override {
+    terminate('S', 'D');
+    error_code ignored;
+    server_sock_.close(ignored);
+    client_.close(ignored);
+  }
+
   void release_server(bool reusable) {
     if (!server_) return;
+    backend_->servers[*server_].detach(this);
     if (reusable && backend_->cfg->http_reuse() != pb::REUSE_NEVER && server_sock_.is_open()) {
       ctx_.pool.put(&backend_->servers[*server_], std::move(server_sock_));
       server_sock_ = tcp::socket(client_.get_executor());
@@ -287,20 +282,6 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     backend_->release(*server_);
     server_.reset();
-  }
-
-  backend_runtime* choose_backend(route::txn& t) {
-    const auto& rules = *fe_.rules;
-    for (const auto& ub : fe_.cfg->use_backends()) {
-      if (!rules.acls.holds_if_present(ub.has_condition(), ub.condition(), t)) continue;
-      if (!ub.dynamic_name().empty()) {
-        std::string name = route::format(ub.dynamic_name()).render(t);
-        if (backend_runtime* be = ctx_.px->backend_named(name)) return be;
-        continue;
-      }
-      return ctx_.px->backends[ub.backend()].get();
-    }
-    return fe_.default_backend;
   }
 
   // option forwardfor in the frontend, the backend or both: the backend's header name
@@ -335,9 +316,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::optional<std::string_view> hash_key() {
     const pb::Backend& be = *backend_->cfg;
     switch (be.balance()) {
-      case pb::BALANCE_SOURCE:
-        key_.assign(reinterpret_cast<const char*>(src_.addr.data()), src_.v6 ? 16 : 4);
-        return std::string_view(key_);
+      case pb::BALANCE_SOURCE: return address_bytes(src_);
       case pb::BALANCE_URI: return uri_key(be, req_);
       case pb::BALANCE_URL_PARAM: {
         std::string_view v;
@@ -391,9 +370,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   }
 
   // Reads the response head, relaying interim (1xx) responses. Returns 0 on success or
-  // the status to answer with; `retry` is set when a reused connection turned out dead
-  // before answering anything.
-  awaitable<unsigned> read_response_head(bool reused, bool& retry) {
+  // the status to answer with; `retry` is set when the connection died before answering
+  // anything and the request may be sent again (`retryable`).
+  awaitable<unsigned> read_response_head(bool retryable, bool& retry) {
     retry = false;
     http::request_context rc{req_.method == "HEAD", req_.method == "CONNECT"};
     const auto started = clock::now();
@@ -435,7 +414,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
         terminate('s', 'H');
         co_return 504;
       }
-      if (reused && sin_.empty()) {
+      if (retryable && sin_.empty()) {
         retry = true;
         co_return 0;
       }
@@ -557,7 +536,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
         fr.legacy_request.apply(req_, t, reply) == route::rule_outcome::reply) {
       co_return co_await send_reply(reply);
     }
-    backend_ = choose_backend(t);
+    backend_ = choose_backend(fe_, *ctx_.px, t);
     if (backend_ == nullptr) co_return co_await send_error(503, 'S', 'C');
     rec_.backend = backend_->cfg->name();
     t.backend_name = backend_->cfg->name();
@@ -574,12 +553,20 @@ class http_session : public std::enable_shared_from_this<http_session> {
     connect_options opt;
     opt.client_port = dst_.port;
     opt.hash_key = hash_key();
-    bool can_retry_reuse = req_.body == http::body_kind::none;
+    // A request may be sent again when the server closed or reset the connection before
+    // answering anything: always on a reused idle connection (the server may have closed
+    // it just as it was taken), and for a fresh one when the request is bodyless and
+    // idempotent (RFC 9110 9.2.2), up to `retries` times; redispatched with `option
+    // redispatch`. HAProxy answers 502 there unless `retry-on` says otherwise.
+    const bool bodyless = req_.body == http::body_kind::none;
+    const bool idempotent = bodyless && (req_.method == "GET" || req_.method == "HEAD" ||
+                                         req_.method == "OPTIONS" || req_.method == "TRACE");
+    uint32_t resends = 0;
     for (int round = 0;; ++round) {
       opt.pool = round == 0 && reuse_allowed() ? &ctx_.pool : nullptr;
       connect_result cr = co_await connect_upstream(*backend_, server_sock_, opt);
       rec_.t_queue = static_cast<int64_t>(cr.queue_ms);
-      rec_.retries = cr.attempts > 1 ? cr.attempts - 1 : 0;
+      rec_.retries = resends + (cr.attempts > 1 ? cr.attempts - 1 : 0);
       if (cr.status != connect_status::connected) {
         if (cr.status == connect_status::queue_timeout) {
           co_return co_await send_error(503, 's', 'Q');
@@ -587,13 +574,22 @@ class http_session : public std::enable_shared_from_this<http_session> {
         co_return co_await send_error(503, cr.status == connect_status::no_server ? 'S' : 's', 'C');
       }
       server_ = cr.server;
+      backend_->servers[cr.server].attach(this);
       rec_.server = backend_->servers[cr.server].cfg->name();
       rec_.t_connect = static_cast<int64_t>(cr.connect_ms);
       t.server_name = rec_.server;
+      const bool may_resend = bodyless && ((cr.reused && round == 0) ||
+                                           (idempotent && resends < backend_->cfg->retries()));
+      auto resend = [&] {
+        if (!cr.reused) backend_->servers[*server_].observed(false, false);
+        if (backend_->cfg->options().redispatch()) opt.exclude = *server_;
+        if (!cr.reused) ++resends;
+        release_server(false);
+      };
 
       if (co_await write_all(server_sock(), upstream_head_, server_ms()) != io_end::ok) {
-        if (cr.reused && can_retry_reuse && round == 0) {
-          release_server(false);
+        if (may_resend) {
+          resend();
           continue;
         }
         co_return co_await send_error(502, 'S', 'H');
@@ -621,13 +617,18 @@ class http_session : public std::enable_shared_from_this<http_session> {
         }
       }
       bool retry = false;
-      unsigned status = co_await read_response_head(cr.reused, retry);
-      if (retry && can_retry_reuse && round == 0) {
-        release_server(false);
+      unsigned status = co_await read_response_head(may_resend, retry);
+      if (retry) {
+        resend();
         continue;
       }
-      if (retry) status = 502;
-      if (status != 0) co_return co_await send_error(status, 'S', 'H');
+      if (status != 0) {
+        backend_->servers[*server_].observed(false, false);
+        co_return co_await send_error(status, 'S', 'H');
+      }
+      // HAProxy's layer-7 verdict: a 5xx other than 501/505 is the server's fault.
+      const unsigned st = res_.status;
+      backend_->servers[*server_].observed(st < 500 || st == 501 || st == 505 || st > 599, true);
       break;
     }
 
@@ -704,7 +705,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::vector<char> chunk_;
   std::string cin_;  // bytes from the client not yet consumed
   std::string sin_;  // bytes from the server not yet consumed
-  std::string upstream_head_, downstream_head_, key_;
+  std::string upstream_head_, downstream_head_;
   http::request req_;
   http::response res_;
   backend_runtime* backend_ = nullptr;

@@ -298,6 +298,11 @@ rule_outcome rule_list::run(Message& m, txn& t, reply& out) const {
       default:
         if constexpr (!response) {
           if (!request_action(c, m, t, out)) return rule_outcome::reply;
+        } else if (r.action() == pb::ACTION_REDIRECT && t.req != nullptr) {
+          // http-response redirect: the request line is still known, its fetches are not.
+          out = reply{};
+          build_redirect(r.redirect(), *t.req, t, c.fmt, out);
+          return rule_outcome::reply;
         }
         break;
     }

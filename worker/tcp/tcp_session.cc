@@ -5,6 +5,8 @@
 #include <memory>
 #include <vector>
 
+#include "worker/core/peer.h"
+#include "worker/log/access_log.h"
 #include "worker/upstream/connect.h"
 
 namespace sluice::worker {
@@ -14,7 +16,7 @@ namespace {
 using clock = std::chrono::steady_clock;
 using namespace asio::experimental::awaitable_operators;
 
-class tcp_session {
+class tcp_session : public server_user {
  public:
   tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize)
       : ticket_(*fe.sessions),
@@ -28,38 +30,44 @@ class tcp_session {
   // Each coroutine takes the session's owner as a parameter, so its frame keeps the
   // session alive for as long as it runs.
   awaitable<void> run([[maybe_unused]] std::shared_ptr<tcp_session> self) {
-    backend_runtime* be = fe_.default_backend;
-    if (be == nullptr) {
-      close_all();
-      co_return;
-    }
     error_code ec;
+    auto remote = client_.remote_endpoint(ec);
+    if (!ec) rec_.client = to_peer(remote);
     auto local = client_.local_endpoint(ec);
-    connect_options opt;
-    opt.client_port = ec ? 0 : local.port();
-    // `balance source` hashes the client's address bytes.
-    std::string key;
-    if (be->cfg->balance() == sluice::config::BALANCE_SOURCE) {
-      auto remote = client_.remote_endpoint(ec);
-      if (!ec) {
-        auto a = remote.address();
-        if (a.is_v4()) {
-          auto b = a.to_v4().to_bytes();
-          key.assign(b.begin(), b.end());
-        } else {
-          auto b = a.to_v6().to_bytes();
-          key.assign(b.begin(), b.end());
-        }
-        opt.hash_key = key;
-      }
-    }
-    auto connected = co_await connect_upstream(*be, server_, opt);
-    if (connected.status != connect_status::connected) {
+    route::txn t;
+    t.src = rec_.client;
+    if (!ec) t.dst = to_peer(local);
+    t.frontend_name = fe_.cfg->name();
+    const proxies* px = fe_.worker != nullptr ? fe_.worker->px : nullptr;
+    backend_runtime* be = px != nullptr ? choose_backend(fe_, *px, t) : fe_.default_backend;
+    rec_.http = false;
+    rec_.accepted = std::chrono::system_clock::now();
+    rec_.frontend = fe_.cfg->name();
+    rec_.backend = be != nullptr ? std::string_view(be->cfg->name()) : rec_.frontend;
+    rec_.server = "<NOSRV>";
+    if (be == nullptr) {
+      rec_.termination = {'S', 'C'};
       close_all();
       co_return;
     }
+    connect_options opt;
+    opt.client_port = t.dst.port;
+    // `balance source` hashes the client's address bytes.
+    if (be->cfg->balance() == sluice::config::BALANCE_SOURCE) opt.hash_key = address_bytes(t.src);
+    auto connected = co_await connect_upstream(*be, server_, opt);
+    rec_.t_queue = static_cast<int64_t>(connected.queue_ms);
+    rec_.retries = connected.attempts > 1 ? connected.attempts - 1 : 0;
+    if (connected.status != connect_status::connected) {
+      rec_.termination = {connected.status == connect_status::queue_timeout ? 's' : 'S',
+                          connected.status == connect_status::queue_timeout ? 'Q' : 'C'};
+      close_all();
+      co_return;
+    }
+    rec_.t_connect = static_cast<int64_t>(connected.connect_ms);
     server_index_ = connected.server;
     backend_ = be;
+    rec_.server = be->servers[*server_index_].cfg->name();
+    be->servers[*server_index_].attach(this);
     touch();
     if (idle_limit().count() > 0) {
       asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
@@ -69,6 +77,8 @@ class tcp_session {
   }
 
  private:
+  void shut_down() override { close_all(); }
+
   // Copies one direction until its source closes or an error ends the session.
   awaitable<void> pump([[maybe_unused]] std::shared_ptr<tcp_session> self, tcp::socket& from,
                        tcp::socket& to, std::vector<char>& buf, bool from_client) {
@@ -87,7 +97,7 @@ class tcp_session {
       }
       touch();
       auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_result);
-      (void)written;
+      if (!from_client) rec_.bytes += written;
       if (wec) {
         close_all();
         break;
@@ -104,6 +114,7 @@ class tcp_session {
       auto deadline = last_activity_ + limit;
       if (limit.count() == 0) co_return;
       if (clock::now() >= deadline) {
+        rec_.termination = {'c', 'D'};
         close_all();
         co_return;
       }
@@ -136,14 +147,31 @@ class tcp_session {
 
   void touch() { last_activity_ = clock::now(); }
 
+  void log() {
+    worker_context* ctx = fe_.worker;
+    if (ctx == nullptr || ctx->log == nullptr) return;
+    if (rec_.bytes == 0 && fe_.cfg->options().dontlognull()) return;
+    rec_.t_active =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_).count();
+    rec_.actconn = static_cast<uint32_t>(fe_.sessions->live());
+    rec_.feconn = rec_.actconn;
+    if (backend_ != nullptr && server_index_)
+      rec_.srvconn = backend_->servers[*server_index_].active;
+    ctx->log->emit(*fe_.cfg, rec_);
+  }
+
   void close_all() {
     if (closed_) return;
     closed_ = true;
+    log();
     error_code ignored;
     client_.close(ignored);
     server_.close(ignored);
     watchdog_.cancel();
-    if (backend_ != nullptr && server_index_) backend_->release(*server_index_);
+    if (backend_ != nullptr && server_index_) {
+      backend_->servers[*server_index_].detach(this);
+      backend_->release(*server_index_);
+    }
   }
 
   session_ticket ticket_;
@@ -159,6 +187,8 @@ class tcp_session {
   bool client_done_ = false;
   bool server_done_ = false;
   bool closed_ = false;
+  clock::time_point started_ = clock::now();
+  log_record rec_;
 };
 
 }  // namespace

@@ -85,7 +85,9 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& soc
   be.acquire(server);
   for (uint32_t attempt = 1; attempt <= attempts; ++attempt) {
     r.attempts = attempt;
-    if (co_await try_server(be.servers[server], socket, opt.client_port, timeout)) {
+    const bool ok = co_await try_server(be.servers[server], socket, opt.client_port, timeout);
+    be.servers[server].observed(ok, false);
+    if (ok) {
       r.status = connect_status::connected;
       r.server = server;
       r.connect_ms = static_cast<uint64_t>(

@@ -54,5 +54,22 @@ TEST(RiseFall, CounterIsClampedToItsRange) {
   EXPECT_EQ(rf.health(), 0u);
 }
 
+TEST(RiseFall, SuddenDeathLeavesOneFailureToGo) {
+  rise_fall rf(2, 3, 4);  // confirmed up: three failures needed
+  EXPECT_FALSE(rf.pre_fatal());
+  EXPECT_TRUE(rf.up());
+  EXPECT_TRUE(rf.record(false));
+  EXPECT_FALSE(rf.up());
+}
+
+TEST(RiseFall, MarkDownIsImmediateAndNeedsRiseToComeBack) {
+  rise_fall rf(2, 3, 4);
+  EXPECT_TRUE(rf.force_down());
+  EXPECT_EQ(rf.state(), op_state::down);
+  EXPECT_FALSE(rf.force_down());
+  EXPECT_FALSE(rf.record(true));
+  EXPECT_TRUE(rf.record(true));
+}
+
 }  // namespace
 }  // namespace sluice::health

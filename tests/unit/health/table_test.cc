@@ -54,6 +54,8 @@ TEST(HealthTable, NewTrafficOnlyToReadyUpServersWithWeight) {
   s.admin.store(static_cast<uint32_t>(admin_state::ready));
   s.op.store(static_cast<uint32_t>(op_state::down));
   EXPECT_FALSE(accepts_new_traffic(s));
+  s.op.store(static_cast<uint32_t>(op_state::going_up));  // still down until it rises
+  EXPECT_FALSE(accepts_new_traffic(s));
   s.op.store(static_cast<uint32_t>(op_state::going_down));  // still up until it falls
   EXPECT_TRUE(accepts_new_traffic(s));
   s.weight.store(0);
@@ -80,6 +82,24 @@ TEST(HealthTable, ChangesAreSeenAcrossProcesses) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_EQ(slot->admin.load(), static_cast<uint32_t>(admin_state::maint));
+}
+
+TEST(HealthTable, PassiveObservationsCountErrorsUntilASuccess) {
+  server_slot s;
+  observe(s, false);
+  observe(s, false);
+  EXPECT_EQ(s.observed_errors.load(), 2u);
+  observe(s, true);
+  EXPECT_EQ(s.observed_errors.load(), 0u);
+}
+
+TEST(HealthTable, SlowstartRampsTheWeightFromOne) {
+  EXPECT_EQ(slowstart_weight(100, 0, 0), 100u);    // no slowstart
+  EXPECT_EQ(slowstart_weight(100, 10000, 0), 1u);  // just came back
+  EXPECT_EQ(slowstart_weight(100, 10000, 2500), 25u);
+  EXPECT_EQ(slowstart_weight(100, 10000, 10000), 100u);
+  EXPECT_EQ(slowstart_weight(3, 10000, 100), 1u);  // never 0 while up
+  EXPECT_EQ(slowstart_weight(0, 10000, 100), 0u);  // drained stays drained
 }
 
 }  // namespace
