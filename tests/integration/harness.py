@@ -75,7 +75,9 @@ class Sluice:
 
     def __init__(self, test, config_text, ports):
         self.path = test.write("sluice.cfg", config_text)
-        self.log = open(os.path.join(test.dir, "sluice.log"), "w+")
+        # O_APPEND: the child shares this file description, and the test seeks it to read;
+        # without append mode a child's write could land on (and erase) earlier lines.
+        self.log = open(os.path.join(test.dir, "sluice.log"), "a+")
         self.proc = subprocess.Popen([SLUICE, "-f", self.path], stdout=self.log,
                                      stderr=subprocess.STDOUT)
         test.addCleanup(self.stop)

@@ -186,11 +186,15 @@ class ReloadTest(TempDirTest):
         s = Sluice(self, self.cfg(self.a, workers=2), [self.front, self.echo_front])
         load = Load(self.front)
         for gen, workers in ((2, 3), (3, 1), (4, 2)):
+            # Traffic flows through every generation, however slow the machine is.
+            before = load.ok
+            wait_for(lambda: load.ok >= before + 10, what="connections before the reload")
             self.reload(s, self.cfg(self.a, workers=workers), gen)
             wait_for(lambda: len(children(s.proc.pid)) == workers, what=f"{workers} workers")
+        before = load.ok
+        wait_for(lambda: load.ok >= before + 10, what="connections after the last reload")
         load.stop()
         self.assertEqual(load.failures, [])
-        self.assertGreater(load.ok, 50)
 
     def test_a_new_bind_serves_and_a_removed_one_closes(self):
         extra = free_port()
