@@ -22,12 +22,14 @@ struct cli_options {
   std::string help_text;
 
   // Set by the master when it execs a child; not for users.
-  std::string role;  // "" (master) or "worker"
+  std::string role;  // "" (master), "worker", "health" or "stats"
   uint32_t slot = 0;
   uint64_t generation = 0;
   int config_fd = -1;
   int ready_fd = -1;
   int table_fd = -1;
+  int counters_fd = -1;                            // the shared counter table
+  int counters_slot = -1;                          // the slot this child writes its counters in
   std::vector<std::pair<size_t, int>> listen_fds;  // (listen entry, fd)
 };
 

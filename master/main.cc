@@ -16,6 +16,8 @@
 #include "master/spawn.h"
 #include "master/supervisor.h"
 #include "sluice/version.h"
+#include "stats/counters.h"
+#include "stats/service.h"
 #include "worker/core/runtime.h"
 
 namespace {
@@ -49,11 +51,27 @@ int run_worker(const cli_options& opts) {
       return 3;
     }
   }
+  sluice::health::shm_segment counter_segment;
+  sluice::stats::counter_table counters;
+  if (opts.counters_fd >= 0) {
+    counter_segment = sluice::health::shm_segment::attach(opts.counters_fd);
+    counters =
+        sluice::stats::counter_table::attach(counter_segment.memory(), counter_segment.size());
+    if (!counters.valid()) {
+      std::cerr << "sluice: worker " << opts.slot + 1 << ": the shared counters are missing "
+                << "or of another version\n";
+      return 3;
+    }
+  }
   sluice::worker::runtime rt(cfg, table.valid() ? &table : nullptr, opts.slot);
+  if (counters.valid() && opts.counters_slot >= 0) {
+    rt.count_in(&counters, static_cast<uint32_t>(opts.counters_slot));
+  }
   std::vector<std::string> errors;
   std::vector<sluice::worker::inherited_listener> inherited;
   for (auto [spec, fd] : opts.listen_fds) inherited.push_back({spec, fd});
-  if (!rt.start(errors, inherited)) {
+  // The master hands every socket this worker serves; it never opens one itself.
+  if (!rt.start(errors, inherited, false)) {
     for (const auto& e : errors)
       std::cerr << "sluice: worker " << opts.slot + 1 << ": " << e << "\n";
     return 3;
@@ -93,6 +111,44 @@ int run_health(const cli_options& opts) {
     checks.stop();
     io.stop();
   });
+  if (opts.ready_fd >= 0) {
+    char ready = 'R';
+    [[maybe_unused]] ssize_t n = ::write(opts.ready_fd, &ready, 1);
+    ::close(opts.ready_fd);
+  }
+  io.run();
+  return exit_ok;
+}
+
+int run_stats(const cli_options& opts) {
+  set_proc_title("sluice: stats (gen " + std::to_string(opts.generation) + ")");
+  sluice::config::Config cfg;
+  if (!read_config_snapshot(opts.config_fd, cfg)) {
+    std::cerr << "sluice: stats: cannot read the configuration\n";
+    return 3;
+  }
+  ::close(opts.config_fd);
+  auto table_segment = sluice::health::shm_segment::attach(opts.table_fd);
+  auto table = sluice::health::table::attach(table_segment.memory(), table_segment.size());
+  auto counter_segment = sluice::health::shm_segment::attach(opts.counters_fd);
+  auto counters =
+      sluice::stats::counter_table::attach(counter_segment.memory(), counter_segment.size());
+  if (!table.valid() || !counters.valid()) {
+    std::cerr << "sluice: stats: the shared tables are missing or of another version\n";
+    return 3;
+  }
+  boost::asio::io_context io(1);
+  sluice::stats::service service(io, cfg, counters, table);
+  std::vector<std::string> errors;
+  std::vector<sluice::worker::inherited_listener> sockets;
+  for (auto [spec, fd] : opts.listen_fds) sockets.push_back({spec, fd});
+  if (!service.start(sockets, errors)) {
+    for (const auto& e : errors) std::cerr << "sluice: stats: " << e << "\n";
+    return 3;
+  }
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.add(SIGQUIT);
+  signals.async_wait([&io](const boost::system::error_code&, int) { io.stop(); });
   if (opts.ready_fd >= 0) {
     char ready = 'R';
     [[maybe_unused]] ssize_t n = ::write(opts.ready_fd, &ready, 1);
@@ -145,6 +201,7 @@ int main(int argc, char** argv) {
   if (!parse_cli(argc, argv, opts)) return exit_usage;
   if (opts.role == "worker") return run_worker(opts);
   if (opts.role == "health") return run_health(opts);
+  if (opts.role == "stats") return run_stats(opts);
   if (!opts.role.empty()) {
     std::cerr << "sluice: unknown role '" << opts.role << "'\n";
     return exit_usage;

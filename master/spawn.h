@@ -32,12 +32,14 @@ class config_snapshot {
 bool read_config_snapshot(int fd, sluice::config::Config& out);
 
 struct child_spec {
-  std::string role;  // "worker"
+  std::string role;  // "worker", "health" or "stats"
   uint32_t slot = 0;
   uint64_t generation = 0;
   int config_fd = -1;
-  int ready_fd = -1;  // the child writes one byte there once it accepts
-  int table_fd = -1;  // the shared server table
+  int ready_fd = -1;       // the child writes one byte there once it accepts
+  int table_fd = -1;       // the shared server table
+  int counters_fd = -1;    // the shared counter table
+  int counters_slot = -1;  // the slot the child writes; -1 = it writes none
   std::vector<sluice::worker::inherited_listener> listen_fds;
 };
 

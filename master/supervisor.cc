@@ -42,8 +42,12 @@ struct supervisor::generation_state {
   std::vector<worker_sockets> sockets;             // per worker slot
   uint32_t workers = 0;
   bool health = false;  // a health process: some server has `check`
+  // The stats process serves the frontends that use the prometheus exporter, on sockets
+  // no worker gets.
+  worker_sockets stats_sockets;
+  bool stats = false;
   uint32_t ready = 0;
-  uint32_t children() const { return workers + (health ? 1 : 0); }
+  uint32_t children() const { return workers + (health ? 1 : 0) + (stats ? 1 : 0); }
   std::unique_ptr<asio::steady_timer> ready_timer;
 };
 
@@ -92,6 +96,36 @@ bool supervisor::key_servers(const sluice::config::Config& cfg, std::vector<std:
   return true;
 }
 
+// Every frontend, backend and server of a config gets its counters (kept by name across
+// reloads). A full table only costs the metrics of what does not fit, never traffic.
+void supervisor::key_counters(const sluice::config::Config& cfg) {
+  auto add = [&](const std::string& key, stats::object_kind kind) {
+    if (!counters_.find_or_add(key, kind)) {
+      std::cerr << "sluice: no room for the counters of " << key << " (restart to grow)\n";
+    }
+  };
+  add(std::string(stats::process_key), stats::object_kind::process);
+  for (const auto& fe : cfg.frontends()) {
+    add(stats::frontend_key(fe.name()), stats::object_kind::frontend);
+  }
+  for (const auto& be : cfg.backends()) {
+    add(stats::backend_key(be.name()), stats::object_kind::backend);
+    for (const auto& srv : be.servers()) {
+      add(stats::server_key(be.name(), srv.name()), stats::object_kind::server);
+    }
+  }
+}
+
+void supervisor::publish_process_state() {
+  if (!counters_.valid()) return;
+  auto& p = counters_.process();
+  p.generation.store(generation(), std::memory_order_relaxed);
+  p.workers.store(workers(), std::memory_order_relaxed);
+  p.reloads.store(reloads_, std::memory_order_relaxed);
+  p.reload_failures.store(reload_failures_, std::memory_order_relaxed);
+  p.worker_restarts.store(worker_restarts_, std::memory_order_relaxed);
+}
+
 bool supervisor::start(sluice::config::Config cfg) {
   watch_signals();
   // Room for every server of this config and many more added by later reloads.
@@ -104,6 +138,29 @@ bool supervisor::start(sluice::config::Config cfg) {
     return false;
   }
   table_ = health::table::format(segment_.memory(), capacity);
+  // Counters: room for this config's objects several times over (reloads add objects;
+  // names that stay keep theirs), and writer slots for two overlapping generations of up
+  // to 64 workers each.
+  uint32_t objects = 1 + static_cast<uint32_t>(cfg.frontends_size() + cfg.backends_size());
+  objects += servers;
+  uint32_t object_capacity = std::max<uint32_t>(256, objects * 4);
+  uint32_t workers = cfg.global().workers() != 0
+                         ? cfg.global().workers()
+                         : std::max(1u, std::thread::hardware_concurrency());
+  uint32_t slot_capacity = stats::slots_for(std::max<uint32_t>(workers, 64));
+  counters_segment_ = health::shm_segment::create(
+      "sluice-counters", stats::counter_table::bytes_for(object_capacity, slot_capacity));
+  if (!counters_segment_.ok()) {
+    std::cerr << "sluice: cannot create the shared counters: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  counters_ =
+      stats::counter_table::format(counters_segment_.memory(), object_capacity, slot_capacity);
+  counter_slots_ = std::make_unique<stats::slot_pool>(slot_capacity);
+  counters_.process().start_time_ms.store(
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()));
   auto gen = std::make_unique<generation_state>();
   gen->cfg = std::move(cfg);
   std::vector<std::string> errors;
@@ -121,10 +178,30 @@ bool supervisor::launch(std::unique_ptr<generation_state> gen, std::vector<std::
   gen->specs = sluice::worker::listen_order(gen->cfg, errors);
   if (!errors.empty()) return false;
   if (!key_servers(gen->cfg, errors)) return false;
+  key_counters(gen->cfg);
   for (const auto& be : gen->cfg.backends()) {
     for (const auto& srv : be.servers()) gen->health = gen->health || srv.check();
   }
-  if (!listeners_.assign(gen->specs, gen->workers, gen->sockets, errors)) return false;
+  // Workers get every socket but those of exporter frontends, which go to the stats
+  // process alone. Listen entries keep their index in listen_order() either way.
+  std::vector<sluice::worker::listen_spec> worker_specs, stats_specs;
+  std::vector<size_t> worker_index, stats_index;
+  for (size_t i = 0; i < gen->specs.size(); ++i) {
+    bool exporter = gen->specs[i].frontend->prometheus_exporter();
+    (exporter ? stats_specs : worker_specs).push_back(gen->specs[i]);
+    (exporter ? stats_index : worker_index).push_back(i);
+  }
+  if (!listeners_.assign(worker_specs, gen->workers, gen->sockets, errors)) return false;
+  for (auto& slot : gen->sockets) {
+    for (auto& l : slot) l.spec = worker_index[l.spec];
+  }
+  if (!stats_specs.empty()) {
+    std::vector<worker_sockets> one;
+    if (!listeners_.assign(stats_specs, 1, one, errors)) return false;
+    gen->stats_sockets = one[0];
+    for (auto& l : gen->stats_sockets) l.spec = stats_index[l.spec];
+    gen->stats = true;
+  }
   gen->snapshot = std::make_unique<config_snapshot>(gen->cfg);
   if (!gen->snapshot->ok()) {
     errors.push_back(std::string("cannot create the config snapshot: ") + std::strerror(errno));
@@ -140,6 +217,7 @@ bool supervisor::launch(std::unique_ptr<generation_state> gen, std::vector<std::
     spawn(*pending_, "worker", slot, 0, true);
   }
   if (pending_ && pending_->health) spawn(*pending_, "health", 0, 0, true);
+  if (pending_ && pending_->stats) spawn(*pending_, "stats", 0, 0, true);
   return true;
 }
 
@@ -151,7 +229,17 @@ void supervisor::spawn(generation_state& gen, const std::string& role, uint32_t 
   spec.generation = gen.id;
   spec.config_fd = gen.snapshot->fd();
   spec.table_fd = segment_.fd();
+  spec.counters_fd = counters_segment_.fd();
   if (role == "worker") spec.listen_fds = gen.sockets[slot];
+  if (role == "stats") spec.listen_fds = gen.stats_sockets;
+  // Workers and the health process write counters, each in a slot of its own.
+  if (role != "stats") {
+    if (auto s = counter_slots_->acquire()) {
+      spec.counters_slot = static_cast<int>(*s);
+    } else {
+      std::cerr << "sluice: no free counter slot: this " << role << " will not be counted\n";
+    }
+  }
   int pipe_fds[2] = {-1, -1};
   if (wait_ready && ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     on_ready(gen.id, false, std::string("pipe: ") + std::strerror(errno));
@@ -162,12 +250,14 @@ void supervisor::spawn(generation_state& gen, const std::string& role, uint32_t 
   pid_t pid = spawn_child(spec, error);
   if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
   if (pid < 0) {
+    if (spec.counters_slot >= 0) counter_slots_->release(static_cast<uint32_t>(spec.counters_slot));
     if (pipe_fds[0] >= 0) ::close(pipe_fds[0]);
     std::cerr << "sluice: cannot start " << role << ": " << error << "\n";
     if (wait_ready) on_ready(gen.id, false, "a " + role + " process could not be started");
     return;
   }
-  children_[pid] = child{role, gen.id, slot, std::chrono::steady_clock::now(), quick_deaths};
+  children_[pid] =
+      child{role, gen.id, slot, spec.counters_slot, std::chrono::steady_clock::now(), quick_deaths};
   if (!wait_ready) return;
   auto pipe = std::make_shared<asio::posix::stream_descriptor>(io_, pipe_fds[0]);
   auto byte = std::make_shared<char>(0);
@@ -206,6 +296,7 @@ void supervisor::commit() {
   std::cerr << "sluice: generation " << current_->id << " serving with " << current_->workers
             << (current_->workers == 1 ? " worker\n" : " workers\n");
   listeners_.close_unused(current_->specs);
+  publish_process_state();
   if (old) finish_reload(true, {});
   if (reload_again_) {
     reload_again_ = false;
@@ -217,6 +308,7 @@ void supervisor::commit() {
 }
 
 void supervisor::finish_reload(bool ok, const std::vector<std::string>& messages) {
+  publish_process_state();
   last_reload_ = ok ? "ok: generation " + std::to_string(generation())
                     : "failed: " + (messages.empty() ? std::string("?") : messages.back());
   auto waiting = std::move(waiting_);
@@ -323,6 +415,11 @@ void supervisor::reap() {
     if (it == children_.end()) continue;
     child c = it->second;
     children_.erase(it);
+    if (c.counters_slot >= 0) {
+      // Nobody writes the slot any more: its counts join the totals, the slot is free.
+      counters_.fold(static_cast<uint32_t>(c.counters_slot));
+      counter_slots_->release(static_cast<uint32_t>(c.counters_slot));
+    }
     if (stopping_) continue;
     if (pending_ && c.generation == pending_->id) {
       std::cerr << "sluice: new " << c.role << " process (pid " << pid << ") " << describe(status)
@@ -334,6 +431,10 @@ void supervisor::reap() {
     std::string who = c.role == "worker" ? "worker " + std::to_string(c.slot + 1) : c.role;
     std::cerr << "sluice: " << who << " (pid " << pid << ") " << describe(status)
               << "; restarting it\n";
+    if (c.role == "worker") {
+      ++worker_restarts_;
+      publish_process_state();
+    }
     bool quick = std::chrono::steady_clock::now() - c.started < quick_death;
     uint32_t deaths = quick ? c.quick_deaths + 1 : 0;
     if (deaths <= 1) {

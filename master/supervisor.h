@@ -25,6 +25,7 @@
 #include "master/config/compiler.h"
 #include "master/listeners.h"
 #include "master/spawn.h"
+#include "stats/counters.h"
 #include "worker/core/asio.h"
 
 namespace sluice::master {
@@ -63,15 +64,18 @@ class supervisor {
  private:
   struct generation_state;
   struct child {
-    std::string role;  // "worker" or "health"
+    std::string role;  // "worker", "health" or "stats"
     uint64_t generation = 0;
     uint32_t slot = 0;
+    int counters_slot = -1;  // folded and freed when the child is reaped
     std::chrono::steady_clock::time_point started;
     uint32_t quick_deaths = 0;  // exits soon after starting, in a row
   };
 
   bool launch(std::unique_ptr<generation_state> gen, std::vector<std::string>& errors);
   bool key_servers(const sluice::config::Config& cfg, std::vector<std::string>& errors);
+  void key_counters(const sluice::config::Config& cfg);
+  void publish_process_state();
   void spawn(generation_state& gen, const std::string& role, uint32_t slot, uint32_t quick_deaths,
              bool wait_ready);
   void on_ready(uint64_t generation, bool ok, const std::string& why);
@@ -88,6 +92,10 @@ class supervisor {
   listener_pool listeners_;
   health::shm_segment segment_;
   health::table table_;
+  health::shm_segment counters_segment_;
+  stats::counter_table counters_;
+  std::unique_ptr<stats::slot_pool> counter_slots_;
+  uint64_t worker_restarts_ = 0;
   std::map<std::string, uint32_t> config_weights_;  // per key, as the last config said
   std::unique_ptr<generation_state> current_;
   std::unique_ptr<generation_state> pending_;

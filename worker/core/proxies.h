@@ -38,7 +38,8 @@ struct server_runtime {
   // worker runs without one (then the server counts as up and ready).
   health::server_slot* slot = nullptr;
 
-  std::vector<server_user*> users;  // only tracked with shutdown-sessions
+  std::vector<server_user*> users;           // only tracked with shutdown-sessions
+  stats::counter_block* counters = nullptr;  // this worker's, null when nothing is counted
 
   bool accepts_new_traffic() const {
     return slot != nullptr ? health::accepts_new_traffic(*slot) : cfg->weight() > 0;
@@ -89,6 +90,7 @@ struct backend_runtime {
   std::vector<server_runtime> servers;
   std::unique_ptr<balance::balancer> balancer;
   std::unique_ptr<proxy_rules> rules;
+  stats::counter_block* counters = nullptr;
   // Requests waiting for a server slot (every candidate at its maxconn), oldest first.
   // Releasing a connection wakes the first one.
   std::vector<asio::steady_timer*> queue;
@@ -113,6 +115,7 @@ struct frontend_runtime {
   std::unique_ptr<proxy_rules> rules;
   worker_context* worker = nullptr;
   uint32_t conns = 0;  // live client connections (for the log)
+  stats::counter_block* counters = nullptr;
 };
 
 // Builds the run-time view; server names that do not resolve are reported in `errors`.

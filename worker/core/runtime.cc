@@ -95,7 +95,7 @@ runtime::~runtime() {
 }
 
 bool runtime::start(std::vector<std::string>& errors,
-                    const std::vector<inherited_listener>& inherited) {
+                    const std::vector<inherited_listener>& inherited, bool open_own) {
   proxies_ = build_proxies(cfg_, table_, errors, slot_);
   log_ = std::make_unique<access_log>(cfg_);
   context_.cfg = &cfg_;
@@ -110,10 +110,27 @@ bool runtime::start(std::vector<std::string>& errors,
     fe->sessions = &sessions_;
     fe->worker = &context_;
   }
+  if (counters_ != nullptr) {
+    // Each object's block for this worker's slot, found once: the data path only adds.
+    auto block = [&](const std::string& key) -> stats::counter_block* {
+      auto i = counters_->index_of(key);
+      return i ? &counters_->block(*i, counters_slot_) : nullptr;
+    };
+    context_.process_counters = block(std::string(stats::process_key));
+    for (auto& fe : proxies_.frontends) fe->counters = block(stats::frontend_key(fe->cfg->name()));
+    for (auto& be : proxies_.backends) {
+      be->counters = block(stats::backend_key(be->cfg->name()));
+      for (auto& srv : be->servers) {
+        srv.counters = block(stats::server_key(be->cfg->name(), srv.cfg->name()));
+      }
+    }
+  }
   std::vector<listen_spec> specs = listen_order(cfg_, errors);
   std::vector<inherited_listener> sockets = inherited;
-  if (sockets.empty()) {
+  if (sockets.empty() && open_own) {
     for (size_t i = 0; i < specs.size(); ++i) {
+      // Exporter frontends belong to the stats process.
+      if (specs[i].frontend->prometheus_exporter()) continue;
       std::string error;
       int fd = open_listen_socket(specs[i], error);
       if (fd < 0) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "proto/config.pb.h"
+#include "stats/counters.h"
 #include "worker/core/asio.h"
 #include "worker/core/proxies.h"
 #include "worker/core/worker_context.h"
@@ -33,7 +34,14 @@ class runtime {
   // every enabled frontend itself; otherwise adopts the listening sockets the master
   // opened, each tagged with its index in listen_order(). Returns false with the reasons.
   bool start(std::vector<std::string>& errors,
-             const std::vector<inherited_listener>& inherited = {});
+             const std::vector<inherited_listener>& inherited = {}, bool open_own = true);
+
+  // Counts traffic in `counters` (which must outlive the runtime), in the blocks of
+  // `slot`. Call before start().
+  void count_in(stats::counter_table* counters, uint32_t slot) {
+    counters_ = counters;
+    counters_slot_ = slot;
+  }
 
   // Runs until every session has ended after stop(), or until stop_now().
   void run();
@@ -58,6 +66,8 @@ class runtime {
   session_tracker sessions_;
   proxies proxies_;
   std::unique_ptr<access_log> log_;
+  stats::counter_table* counters_ = nullptr;
+  uint32_t counters_slot_ = 0;
   worker_context context_;
   asio::io_context io_{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;

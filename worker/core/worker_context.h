@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "proto/config.pb.h"
+#include "stats/counters.h"
 #include "worker/http/parser.h"
 #include "worker/upstream/pool.h"
 
@@ -20,6 +21,7 @@ struct worker_context {
   http::limits limits;
   uint32_t bufsize = 16384;
   access_log* log = nullptr;
+  stats::counter_block* process_counters = nullptr;  // null when nothing is counted
 };
 
 }  // namespace sluice::worker

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "worker/core/counting.h"
 #include "worker/core/peer.h"
 #include "worker/http/chunked.h"
 #include "worker/http/parser.h"
@@ -62,8 +63,14 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         deadline_(client_.get_executor()),
         chunk_(ctx_.bufsize) {
     fe_.conns++;
+    count::add(fe_.counters, &stats::counter_block::sessions);
+    count::add(ctx_.process_counters, &stats::counter_block::sessions);
   }
-  ~http_session() { fe_.conns--; }
+  ~http_session() {
+    fe_.conns--;
+    count::add(fe_.counters, &stats::counter_block::sessions_ended);
+    count::add(ctx_.process_counters, &stats::counter_block::sessions_ended);
+  }
 
   awaitable<void> run(std::shared_ptr<http_session> self) {
     error_code ec;
@@ -197,6 +204,10 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
 
   void begin_record() {
     rec_ = log_record{};
+    counted_server_ = nullptr;
+    denied_ = false;
+    request_error_ = false;
+    bytes_in_ = 0;
     rec_.client = src_;
     rec_.accepted = std::chrono::system_clock::now();
     rec_.frontend = fe_.cfg->name();
@@ -204,8 +215,43 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     rec_.server = "<NOSRV>";
   }
 
+  // One transaction's worth of counters, from what the log line says about it.
+  void count_transaction() {
+    using B = stats::counter_block;
+    stats::counter_block* fe = fe_.counters;
+    stats::counter_block* be = backend_ != nullptr ? backend_->counters : nullptr;
+    stats::counter_block* srv = counted_server_ != nullptr ? counted_server_->counters : nullptr;
+    count::add(fe, &B::http_requests);
+    count::add(ctx_.process_counters, &B::http_requests);
+    count::add(fe, &B::bytes_in, bytes_in_);
+    count::add(fe, &B::bytes_out, rec_.bytes);
+    if (request_error_) count::add(fe, &B::request_errors);
+    if (denied_) count::add(fe, &B::requests_denied);
+    if (rec_.status >= 0) count::response(fe, static_cast<unsigned>(rec_.status));
+    for (stats::counter_block* b : {be, srv}) {
+      if (b == nullptr) continue;
+      count::add(b, &B::sessions);
+      count::add(b, &B::sessions_ended);
+      count::add(b, &B::http_requests);
+      count::add(b, &B::bytes_out, bytes_in_);
+      count::add(b, &B::bytes_in, rec_.bytes);
+      if (rec_.status >= 0) count::response(b, static_cast<unsigned>(rec_.status));
+      count::add(b, &B::retries, rec_.retries);
+      if (rec_.termination[0] == 'S' || rec_.termination[0] == 's') {
+        count::add(b, rec_.termination[1] == 'C' || rec_.termination[1] == 'Q'
+                          ? &B::connection_errors
+                          : &B::response_errors);
+      }
+      count::time(b, &B::queue_time, rec_.t_queue);
+      count::time(b, &B::connect_time, rec_.t_connect);
+      count::time(b, &B::response_time, rec_.t_response);
+      count::time(b, &B::total_time, rec_.t_active);
+    }
+  }
+
   void finish_record() {
     rec_.t_active = since(request_start_);
+    count_transaction();
     rec_.feconn = fe_.conns;
     rec_.actconn = static_cast<uint32_t>(fe_.sessions->live());
     if (backend_ != nullptr) {
@@ -257,6 +303,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       cin_.erase(0, static_cast<size_t>(req_.content_length));
     }
     terminate(r.error_page ? 'P' : '-', r.error_page ? 'R' : '-');
+    denied_ = r.error_page;
     std::string bytes =
         proxy::render_reply(r, *fe_.cfg, backend_ != nullptr ? backend_->cfg : nullptr, !keep);
     co_return co_await send_generated(bytes, r.status, keep);
@@ -506,12 +553,14 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       if (pr.status == http::parse_status::complete) break;
       if (pr.status == http::parse_status::error) {
         rec_.request_line = "<BADREQ>";
+        request_error_ = true;
         co_return co_await send_error(pr.http_status, 'P', 'R');
       }
       arm_until(head_deadline);
       io_end e = co_await read_more(client_, cin_, 0, true);
       if (e == io_end::timeout) {
         rec_.request_line = "<BADREQ>";
+        request_error_ = true;
         co_return co_await send_error(408, 'c', 'R');
       }
       if (e != io_end::ok) {
@@ -523,6 +572,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       }
     }
     req_len_ = cin_.size();
+    bytes_in_ = pr.consumed;
     cin_.erase(0, pr.consumed);
     rec_.t_request = since(request_start_);
     rec_.request_line =
@@ -568,12 +618,23 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       rec_.t_queue = static_cast<int64_t>(cr.queue_ms);
       rec_.retries = resends + (cr.attempts > 1 ? cr.attempts - 1 : 0);
       if (cr.status != connect_status::connected) {
+        count::add(backend_->counters, &stats::counter_block::connection_attempts, cr.attempts);
         if (cr.status == connect_status::queue_timeout) {
           co_return co_await send_error(503, 's', 'Q');
         }
         co_return co_await send_error(503, cr.status == connect_status::no_server ? 'S' : 's', 'C');
       }
       server_ = cr.server;
+      counted_server_ = &backend_->servers[cr.server];
+      {
+        using B = stats::counter_block;
+        const uint64_t failed = cr.attempts > 1 ? cr.attempts - 1 : 0;
+        for (stats::counter_block* b : {backend_->counters, counted_server_->counters}) {
+          count::add(b, &B::connection_attempts, cr.attempts);
+          count::add(b, &B::connection_errors, failed);
+          if (cr.reused) count::add(b, &B::connection_reuses);
+        }
+      }
       backend_->servers[cr.server].attach(this);
       rec_.server = backend_->servers[cr.server].cfg->name();
       rec_.t_connect = static_cast<int64_t>(cr.connect_ms);
@@ -604,6 +665,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       uint64_t sent = 0;
       body_end be = co_await forward_body(client_, cin_, server_sock(), req_.body,
                                           req_.content_length, client_ms(), server_ms(), sent);
+      bytes_in_ += sent;
       if (be != body_end::ok) {
         switch (be) {
           case body_end::bad: co_return co_await send_error(400, 'P', 'D');
@@ -713,6 +775,11 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   route::peer src_, dst_;
   uint64_t req_len_ = 0;
   uint64_t requests_ = 0;
+  // For the counters of the transaction in flight.
+  server_runtime* counted_server_ = nullptr;
+  bool denied_ = false;
+  bool request_error_ = false;
+  uint64_t bytes_in_ = 0;
   clock::time_point request_start_ = clock::now();
   log_record rec_;
 };

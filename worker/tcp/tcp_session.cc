@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "worker/core/counting.h"
 #include "worker/core/peer.h"
 #include "worker/log/access_log.h"
 #include "worker/upstream/connect.h"
@@ -40,6 +41,7 @@ class tcp_session : public server_user {
     t.frontend_name = fe_.cfg->name();
     const proxies* px = fe_.worker != nullptr ? fe_.worker->px : nullptr;
     backend_runtime* be = px != nullptr ? choose_backend(fe_, *px, t) : fe_.default_backend;
+    chosen_ = be;
     rec_.http = false;
     rec_.accepted = std::chrono::system_clock::now();
     rec_.frontend = fe_.cfg->name();
@@ -55,6 +57,7 @@ class tcp_session : public server_user {
     // `balance source` hashes the client's address bytes.
     if (be->cfg->balance() == sluice::config::BALANCE_SOURCE) opt.hash_key = address_bytes(t.src);
     auto connected = co_await connect_upstream(*be, server_, opt);
+    attempts_ = connected.attempts;
     rec_.t_queue = static_cast<int64_t>(connected.queue_ms);
     rec_.retries = connected.attempts > 1 ? connected.attempts - 1 : 0;
     if (connected.status != connect_status::connected) {
@@ -97,7 +100,7 @@ class tcp_session : public server_user {
       }
       touch();
       auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_result);
-      if (!from_client) rec_.bytes += written;
+      (from_client ? bytes_up_ : rec_.bytes) += written;
       if (wec) {
         close_all();
         break;
@@ -147,9 +150,32 @@ class tcp_session : public server_user {
 
   void touch() { last_activity_ = clock::now(); }
 
+  // The connection's counters and its log line, once, when it ends.
   void log() {
+    using B = stats::counter_block;
     worker_context* ctx = fe_.worker;
-    if (ctx == nullptr || ctx->log == nullptr) return;
+    if (ctx == nullptr) return;
+    stats::counter_block* srv =
+        backend_ != nullptr && server_index_ ? backend_->servers[*server_index_].counters : nullptr;
+    const int64_t total =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_).count();
+    count::add(fe_.counters, &B::sessions);
+    count::add(fe_.counters, &B::sessions_ended);
+    count::add(ctx->process_counters, &B::sessions);
+    count::add(ctx->process_counters, &B::sessions_ended);
+    count::add(fe_.counters, &B::bytes_in, bytes_up_);
+    count::add(fe_.counters, &B::bytes_out, rec_.bytes);
+    for (stats::counter_block* b : {chosen_ != nullptr ? chosen_->counters : nullptr, srv}) {
+      count::add(b, &B::sessions);
+      count::add(b, &B::sessions_ended);
+      count::add(b, &B::bytes_out, bytes_up_);
+      count::add(b, &B::bytes_in, rec_.bytes);
+      count::add(b, &B::connection_attempts, attempts_);
+      count::add(b, &B::connection_errors, server_index_ ? attempts_ - 1 : attempts_);
+      count::time(b, &B::connect_time, rec_.t_connect);
+      count::time(b, &B::total_time, total);
+    }
+    if (ctx->log == nullptr) return;
     if (rec_.bytes == 0 && fe_.cfg->options().dontlognull()) return;
     rec_.t_active =
         std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_).count();
@@ -189,6 +215,9 @@ class tcp_session : public server_user {
   bool closed_ = false;
   clock::time_point started_ = clock::now();
   log_record rec_;
+  backend_runtime* chosen_ = nullptr;  // the backend picked, even if no server answered
+  uint64_t attempts_ = 0;
+  uint64_t bytes_up_ = 0;
 };
 
 }  // namespace

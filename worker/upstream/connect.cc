@@ -50,6 +50,7 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& soc
     const auto deadline =
         queued_at + (limit.count() != 0 ? limit : std::chrono::milliseconds(5000));
     asio::steady_timer wait(socket.get_executor());
+    if (be.counters != nullptr) stats::add(be.counters->queue_entered);
     while (picked.full && clock::now() < deadline) {
       wait.expires_at(deadline);
       be.queue.push_back(&wait);
@@ -59,6 +60,7 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& soc
     }
     r.queue_ms = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - queued_at).count());
+    if (be.counters != nullptr) stats::add(be.counters->queue_left);
     if (picked.full) {
       r.status = connect_status::queue_timeout;
       co_return r;
