@@ -44,6 +44,8 @@ struct checker::target {
   rise_fall rf;
   asio::steady_timer timer;
   bool fast = false;  // passive checks asked for fastinter until the next success
+  stats::counter_block* counters = nullptr;  // the server's, in the health process's slot
+  clock::time_point last_check = clock::now();
 
   target(asio::io_context& io, const pb::Backend* b, const pb::Server* s, server_slot* sl,
          uint32_t health)
@@ -89,6 +91,11 @@ bool checker::start(std::vector<std::string>& errors) {
       uint32_t health =
           slot->checked.load() != 0 ? slot->health.load() : rise_fall::initial(srv.rise());
       auto t = std::make_shared<target>(io_, &be, &srv, slot, health);
+      if (counters_ != nullptr) {
+        if (auto i = counters_->index_of(stats::server_key(be.name(), srv.name()))) {
+          t->counters = &counters_->block(*i, counters_slot_);
+        }
+      }
       std::string error;
       const std::string& host = srv.check_addr().empty() ? srv.address() : srv.check_addr();
       t->endpoints = worker::resolve_host(host, static_cast<uint16_t>(port), error);
@@ -253,6 +260,19 @@ std::string checker::servers_left(const target& t) const {
 
 void checker::record(target& t, bool ok, const std::string& reason, int status,
                      uint32_t duration_ms) {
+  const bool was_up = t.rf.up();
+  const auto now = clock::now();
+  if (t.counters != nullptr) {
+    // HAProxy's chkfail (failures while up) and downtime, for the metrics.
+    if (!ok && was_up) stats::add(t.counters->check_failures);
+    if (!was_up) {
+      stats::add(
+          t.counters->downtime_ms,
+          static_cast<uint64_t>(
+              std::chrono::duration_cast<std::chrono::milliseconds>(now - t.last_check).count()));
+    }
+  }
+  t.last_check = now;
   bool changed = t.rf.record(ok);
   if (ok) t.fast = false;
   server_slot& s = *t.slot;
@@ -267,6 +287,7 @@ void checker::record(target& t, bool ok, const std::string& reason, int status,
 void checker::announce(target& t, const std::string& reason, int status, uint32_t duration_ms) {
   server_slot& s = *t.slot;
   s.transitions.fetch_add(1);
+  if (t.counters != nullptr && !t.rf.up()) stats::add(t.counters->check_up_down);
   s.last_change_ms.store(now_ms());
   std::string code = status != 0 ? ", code: " + std::to_string(status) : "";
   if (t.rf.up()) {

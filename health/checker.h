@@ -9,6 +9,7 @@
 
 #include "health/table.h"
 #include "proto/config.pb.h"
+#include "stats/counters.h"
 #include "worker/core/asio.h"
 
 namespace sluice::health {
@@ -19,6 +20,13 @@ class checker {
  public:
   checker(asio::io_context& io, const sluice::config::Config& cfg, table& t);
   ~checker();
+
+  // Counts check results in `counters` (which must outlive the checker), in the blocks of
+  // `slot`. Call before start().
+  void count_in(stats::counter_table* counters, uint32_t slot) {
+    counters_ = counters;
+    counters_slot_ = slot;
+  }
 
   // Resolves check addresses and starts every check. Problems go to `errors`.
   bool start(std::vector<std::string>& errors);
@@ -40,6 +48,8 @@ class checker {
   table& table_;
   std::vector<std::shared_ptr<target>> targets_;
   bool stopped_ = false;
+  stats::counter_table* counters_ = nullptr;
+  uint32_t counters_slot_ = 0;
 
  public:
   // Ends every check loop (before the io_context goes away).

@@ -100,8 +100,18 @@ int run_health(const cli_options& opts) {
     std::cerr << "sluice: health: the shared server table is missing or of another version\n";
     return 3;
   }
+  sluice::health::shm_segment counter_segment;
+  sluice::stats::counter_table counters;
+  if (opts.counters_fd >= 0) {
+    counter_segment = sluice::health::shm_segment::attach(opts.counters_fd);
+    counters =
+        sluice::stats::counter_table::attach(counter_segment.memory(), counter_segment.size());
+  }
   boost::asio::io_context io(1);
   sluice::health::checker checks(io, cfg, table);
+  if (counters.valid() && opts.counters_slot >= 0) {
+    checks.count_in(&counters, static_cast<uint32_t>(opts.counters_slot));
+  }
   std::vector<std::string> errors;
   checks.start(errors);
   for (const auto& e : errors) std::cerr << "sluice: health: " << e << "\n";

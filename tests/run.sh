@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-deploy/install-deps.sh clang clang-format python3 haproxy
+# haproxy: differential tests; prometheus: promtool and a real server for the metrics tests.
+deploy/install-deps.sh clang clang-format python3 haproxy prometheus curl
 
 jobs=$(nproc)
 generator=()

@@ -7,7 +7,7 @@ import threading
 import time
 import unittest
 
-from harness import Sluice, TempDirTest, free_port, wait_for
+from harness import Sluice, TcpBackend, TempDirTest, free_port, wait_for
 from http_peers import Client, RecordingBackend, get
 
 
@@ -71,41 +71,96 @@ class HttpReloadTest(TempDirTest):
         self.assertEqual(r.header("Connection"), "close")
         idle.close()
 
-    def test_requests_under_reloads_all_succeed(self):
+    def test_ten_reloads_under_keep_alive_and_new_connection_load_fail_nothing(self):
         b = RecordingBackend(self)
         port = free_port()
-        s = Sluice(self, config(port, b.port, "g1"), [port])
+        s = Sluice(self, config(port, b.port, "even"), [port])
         stop = threading.Event()
         failures, done = [], [0]
 
-        def client():
+        def keep_alive_client():
             while not stop.is_set():
                 try:
                     c = Client(port)
-                    for _ in range(5):
+                    for _ in range(20):
                         c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
                         r = c.response()
                         if r is None:
-                            break  # closed after a `Connection: close` answer
+                            failures.append("closed without an answer")
+                            break
                         if r.status != 200:
                             failures.append(r.status)
                         done[0] += 1
                         if r.header("Connection") == "close":
-                            break
+                            break  # the old generation said it closes: a new connection
                     c.close()
                 except Exception as e:  # noqa: BLE001
                     failures.append(repr(e))
 
-        threads = [threading.Thread(target=client) for _ in range(4)]
+        def new_connection_client():
+            while not stop.is_set():
+                try:
+                    r = get(port)
+                    if r.status != 200:
+                        failures.append(r.status)
+                    done[0] += 1
+                except Exception as e:  # noqa: BLE001
+                    failures.append(repr(e))
+
+        threads = [threading.Thread(target=keep_alive_client) for _ in range(3)]
+        threads += [threading.Thread(target=new_connection_client) for _ in range(2)]
         for t in threads:
             t.start()
-        for g in range(2, 7):
-            self.reload(s, port, b.port, f"g{g}", g)
+        for g in range(2, 12):
+            before = done[0]
+            wait_for(lambda: done[0] >= before + 20, what="requests before the reload")
+            self.reload(s, port, b.port, "odd" if g % 2 == 0 else "even", g)
+        before = done[0]
+        wait_for(lambda: done[0] >= before + 20, what="requests after the last reload")
         stop.set()
         for t in threads:
             t.join()
         self.assertEqual(failures, [])
-        self.assertGreater(done[0], 50)
+        # The last config (generation 11) says "even".
+        wait_for(lambda: get(port).header("X-Generation") == "even", what="the last config")
+        print(f"\n  http reload: {done[0]} requests across 10 reloads, {len(failures)} failed")
+
+    def test_slow_streaming_response_spanning_a_reload_completes(self):
+        proceed = threading.Event()
+
+        def slow(sock, backend):
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += sock.recv(4096)
+            sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for i in range(20):
+                if i == 5:
+                    proceed.wait(20)  # the reload happens here
+                chunk = (b"%02d" % i) * 500
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                time.sleep(0.02)
+            sock.sendall(b"0\r\n\r\n")
+
+        server = TcpBackend(self, slow)
+        port = free_port()
+        s = Sluice(self, config(port, server.port, "one"), [port])
+        result = {}
+
+        def client():
+            c = Client(port)
+            c.send(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            result["r"] = c.response()
+            c.close()
+
+        t = threading.Thread(target=client)
+        t.start()
+        wait_for(lambda: server.connections == 1, what="the stream to start")
+        self.reload(s, port, server.port, "two", 2)
+        proceed.set()
+        t.join(30)
+        r = result["r"]
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, b"".join((b"%02d" % i) * 500 for i in range(20)))
 
 
 if __name__ == "__main__":

@@ -154,3 +154,33 @@ class MetricsTest(TempDirTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HealthMetricsTest(TempDirTest):
+    def test_check_failures_transitions_and_downtime_are_counted(self):
+        prom, port, dead = free_port(), free_port(), free_port()
+        Sluice(self, f"""global
+    workers 1
+defaults
+    mode http
+    timeout connect 200ms
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend app
+frontend prometheus
+    bind 127.0.0.1:{prom}
+    http-request use-service prometheus-exporter if {{ path /metrics }}
+backend app
+    server gone 127.0.0.1:{dead} check inter 100ms fall 1 rise 2
+""", [port, prom])
+        key = '{proxy="app",server="gone"}'
+        wait_for(lambda: samples(scrape(prom)).get(f"sluice_server_check_up_down_total{key}") == 1,
+                 what="one up-to-down transition")
+        s = samples(scrape(prom))
+        self.assertEqual(s[f"sluice_server_check_failures_total{key}"], 1)
+        self.assertEqual(s[f'sluice_server_status{{proxy="app",server="gone",state="DOWN"}}'], 1)
+        wait_for(lambda: samples(scrape(prom)).get(f"sluice_server_downtime_seconds_total{key}", 0)
+                 > 0.2, what="downtime accumulating")
+        self.assertEqual(get(port).status, 503)
