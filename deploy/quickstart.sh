@@ -32,6 +32,9 @@ cat <<MSG
 
 Sluice is starting on 127.0.0.1:8080 in front of two demo web servers. Try:
   curl -s http://127.0.0.1:8080/        (alternates between the two backends)
+  curl -s http://127.0.0.1:8080/two/    (always the second, prefix removed)
+  curl -si http://127.0.0.1:8080/admin  (403, denied by a rule)
+  curl -s http://127.0.0.1:8405/metrics (Prometheus metrics)
   build/bin/sluicectl -s /tmp/sluice-quickstart.sock show servers
   build/bin/sluicectl -s /tmp/sluice-quickstart.sock set server demo/demo1 state drain
   kill -HUP <master pid>                (reload without dropping a connection)
