@@ -107,6 +107,25 @@ class MetricsTest(TempDirTest):
             urllib.request.urlopen(f"http://127.0.0.1:{self.prom}/elsewhere", timeout=10)
         self.assertEqual(e.exception.code, 404)
 
+    def test_a_killed_stats_process_is_replaced_and_counts_are_kept(self):
+        for i in range(3):
+            get(self.port, f"/{i}")
+        key = 'sluice_frontend_http_requests_total{proxy="fe"}'
+        wait_for(lambda: self.value(key) == 3, what="3 requests counted")
+        out = subprocess.run(["pgrep", "-P", str(self.sluice.proc.pid), "-f", "sluice: stats"],
+                             capture_output=True, text=True).stdout.split()
+        self.assertEqual(len(out), 1)
+        os.kill(int(out[0]), signal.SIGKILL)
+        wait_for(lambda: "stats (pid" in self.sluice.output(), what="the master noticing")
+
+        def scraped():
+            try:
+                return self.value(key) == 3
+            except OSError:
+                return False
+
+        wait_for(scraped, what="a new stats process serving the same counts")
+
     @unittest.skipIf(shutil.which("promtool") is None, "promtool is not installed")
     def test_scrape_passes_promtool(self):
         get(self.port, "/")
