@@ -98,15 +98,31 @@ size_t header_list::count(std::string_view name) const {
 }
 
 size_t header_list::remove(std::string_view name) {
-  auto it = std::remove_if(fields.begin(), fields.end(),
-                           [&](const header_field& f) { return iequals(f.name, name); });
-  size_t removed = static_cast<size_t>(fields.end() - it);
-  fields.erase(it, fields.end());
+  size_t kept = 0, removed = 0;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (iequals(fields[i].name, name)) {
+      spare_.push_back(std::move(fields[i]));
+      ++removed;
+    } else {
+      if (kept != i) fields[kept] = std::move(fields[i]);
+      ++kept;
+    }
+  }
+  fields.resize(kept);
   return removed;
 }
 
+header_field& header_list::fresh_field() {
+  if (spare_.empty()) return fields.emplace_back();
+  fields.push_back(std::move(spare_.back()));
+  spare_.pop_back();
+  return fields.back();
+}
+
 void header_list::add(std::string_view name, std::string_view value) {
-  fields.push_back({std::string(name), std::string(value)});
+  header_field& f = fresh_field();
+  f.name.assign(name);
+  f.value.assign(value);
 }
 
 void header_list::set(std::string_view name, std::string_view value) {
@@ -115,12 +131,46 @@ void header_list::set(std::string_view name, std::string_view value) {
     add(name, value);
     return;
   }
-  // Copies first: `name` or `value` may point into the field being replaced.
-  header_field replacement{std::string(name), std::string(value)};
-  auto it = std::remove_if(fields.begin() + static_cast<std::ptrdiff_t>(first) + 1, fields.end(),
-                           [&](const header_field& f) { return iequals(f.name, name); });
-  fields.erase(it, fields.end());
-  fields[first] = std::move(replacement);
+  // `name` and `value` may point into fields of this list: both are copied into place
+  // before any field moves.
+  scratch_.assign(value);
+  fields[first].name.assign(name);
+  for (size_t i = fields.size(); i-- > first + 1;) {
+    if (iequals(fields[i].name, fields[first].name)) {
+      spare_.push_back(std::move(fields[i]));
+      fields.erase(fields.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  fields[first].value.swap(scratch_);
+}
+
+void header_list::clear() {
+  for (auto& f : fields) spare_.push_back(std::move(f));
+  fields.clear();
+}
+
+void request::reset() {
+  method.clear();
+  target.clear();
+  version_minor = 1;
+  headers.clear();
+  body = body_kind::none;
+  content_length = 0;
+  keep_alive = true;
+  expect_continue = false;
+  upgrade = false;
+  close_after = false;
+}
+
+void response::reset() {
+  status = 0;
+  reason.clear();
+  version_minor = 1;
+  headers.clear();
+  body = body_kind::none;
+  content_length = 0;
+  keep_alive = true;
+  close_after = false;
 }
 
 std::string_view request::path() const {

@@ -24,7 +24,8 @@ enum class body_kind {
 };
 
 // Header list operations shared by requests and responses. Names compare
-// case-insensitively (ASCII).
+// case-insensitively (ASCII). Removed fields keep their buffers for the next ones, so a
+// connection's requests reuse the same memory instead of allocating per header.
 struct header_list {
   std::vector<header_field> fields;
 
@@ -40,7 +41,15 @@ struct header_list {
   // (at the end when there was none).
   void set(std::string_view name, std::string_view value);
 
+  // Empties the list, keeping every field's buffers for reuse.
+  void clear();
+
   static constexpr size_t npos = static_cast<size_t>(-1);
+
+ private:
+  header_field& fresh_field();
+  std::vector<header_field> spare_;
+  std::string scratch_;
 };
 
 struct request {
@@ -57,6 +66,9 @@ struct request {
   // Content-Length and Transfer-Encoding were both present: chunked wins, the
   // Content-Length field was removed, and the connection closes after the response.
   bool close_after = false;
+
+  // Back to an empty request, keeping buffers for the next one on the connection.
+  void reset();
 
   // The path part of the target (no query), "" for `*` or authority-form.
   std::string_view path() const;
@@ -78,6 +90,8 @@ struct response {
   uint64_t content_length = 0;
   bool keep_alive = true;  // the server keeps the connection after this response
   bool close_after = false;
+
+  void reset();
 };
 
 // Appends the serialized head (start line, fields, empty line) to `out`, CRLF line ends.

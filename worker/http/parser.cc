@@ -429,7 +429,7 @@ parse_result parse_request(std::string_view data, const limits& lim, request& ou
     head_scanner probe(data, lim);
     if (step s = scan_request(probe, nullptr); s != step::ok) return from_scan(s, probe);
   }
-  out = request{};
+  out.reset();
   head_scanner sc(data, lim);
   scan_request(sc, &out);
 
@@ -466,7 +466,7 @@ parse_result parse_response(std::string_view data, const limits& lim, const requ
       return r;
     }
   }
-  out = response{};
+  out.reset();
   head_scanner sc(data, lim);
   scan_response(sc, &out);
 

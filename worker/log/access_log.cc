@@ -77,7 +77,17 @@ int facility_code(const std::string& f) {
 
 std::string access_log::format_http(const log_record& r) {
   std::string out;
-  out.reserve(256);
+  append_http(r, out);
+  return out;
+}
+
+std::string access_log::format_tcp(const log_record& r) {
+  std::string out;
+  append_tcp(r, out);
+  return out;
+}
+
+void access_log::append_http(const log_record& r, std::string& out) {
   append_ip(r.client, out);
   out += ':' + std::to_string(r.client.port) + " [";
   append_date(r.accepted, out);
@@ -98,11 +108,9 @@ std::string access_log::format_http(const log_record& r) {
   append_connections(r, out);
   out += ' ';
   append_quoted(r.request_line, out);
-  return out;
 }
 
-std::string access_log::format_tcp(const log_record& r) {
-  std::string out;
+void access_log::append_tcp(const log_record& r, std::string& out) {
   append_ip(r.client, out);
   out += ':' + std::to_string(r.client.port) + " [";
   append_date(r.accepted, out);
@@ -119,7 +127,6 @@ std::string access_log::format_tcp(const log_record& r) {
   out += r.termination[1];
   out += ' ';
   append_connections(r, out);
-  return out;
 }
 
 access_log::access_log(const pb::Config& cfg) : cfg_(cfg) {
@@ -196,11 +203,13 @@ bool access_log::enabled(const pb::Frontend& fe) const {
 void access_log::emit(const pb::Frontend& fe, const log_record& r) {
   size_t i = index_of(fe);
   if (i >= by_frontend_.size() || by_frontend_[i].empty()) return;
-  std::string line;
+  // One worker thread: the line's buffer is kept between requests.
+  thread_local std::string line;
+  line.clear();
   if (r.http && fe.options().httplog()) {
-    line = format_http(r);
+    append_http(r, line);
   } else if (!r.http || fe.options().tcplog()) {
-    line = format_tcp(r);
+    append_tcp(r, line);
   } else {
     // Without a log option HAProxy logs only the connection: client, frontend.
     line.clear();
@@ -221,7 +230,8 @@ void access_log::emit(const pb::Frontend& fe, const log_record& r) {
 void access_log::send(const sink& s, std::string_view line, int severity) {
   if (s.fd < 0) return;
   const pb::LogTarget& t = *s.target;
-  std::string msg;
+  thread_local std::string msg;
+  msg.clear();
   if (t.kind() == pb::LogTarget::KIND_STDOUT || t.kind() == pb::LogTarget::KIND_STDERR ||
       t.format() == pb::LogTarget::FORMAT_RAW) {
     msg.assign(line);

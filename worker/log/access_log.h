@@ -50,6 +50,8 @@ class access_log {
   // The line without the syslog header (for tests and raw targets).
   static std::string format_http(const log_record& r);
   static std::string format_tcp(const log_record& r);
+  static void append_http(const log_record& r, std::string& out);
+  static void append_tcp(const log_record& r, std::string& out);
 
  private:
   struct sink {

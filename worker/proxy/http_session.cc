@@ -79,8 +79,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     auto local = client_.local_endpoint(ec);
     if (!ec) dst_ = to_peer(local);
     asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
-    while (co_await serve_one()) {
-    }
+    co_await serve();
     close_all();
   }
 
@@ -140,11 +139,31 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
 
   // Copies a body from `from` (its bytes already received at the front of `buf`) to `to`,
   // leaving whatever follows the body (a pipelined request) in `buf`.
+  awaitable<io_end> write_gathered(tcp::socket& s, std::string_view a, std::string_view b,
+                                   uint64_t ms) {
+    arm(ms);
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()),
+                                           asio::buffer(b.data(), b.size())};
+    auto [ec, n] = co_await asio::async_write(s, bufs, use_result);
+    (void)n;
+    if (ec) co_return timed_out_ ? io_end::timeout : io_end::error;
+    co_return io_end::ok;
+  }
+
+  // Copies a body from `from` (its bytes already received at the front of `buf`) to `to`,
+  // leaving whatever follows the body (a pipelined request) in `buf`. A `head` given goes
+  // out first, in the same write as the body bytes already here (one syscall, one packet
+  // for a small message).
   awaitable<body_end> forward_body(tcp::socket& from, std::string& buf, tcp::socket& to,
                                    http::body_kind kind, uint64_t length, uint64_t read_ms,
-                                   uint64_t write_ms, uint64_t& moved) {
-    if (kind == http::body_kind::none) co_return body_end::ok;
-    if (kind == http::body_kind::length && length == 0) co_return body_end::ok;
+                                   uint64_t write_ms, uint64_t& moved, std::string_view head = {}) {
+    std::string_view pending = head;
+    if (kind == http::body_kind::none || (kind == http::body_kind::length && length == 0)) {
+      if (!pending.empty() && co_await write_all(to, pending, write_ms) != io_end::ok) {
+        co_return body_end::write_error;
+      }
+      co_return body_end::ok;
+    }
     http::chunked_decoder dec;
     uint64_t remaining = length;
     for (;;) {
@@ -161,15 +180,23 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
           take = r.consumed;
           done = r.st == http::chunked_decoder::status::done;
         }
-        if (take > 0) {
-          if (co_await write_all(to, std::string_view(buf).substr(0, take), write_ms) !=
-              io_end::ok) {
+        if (take > 0 || !pending.empty()) {
+          if (co_await write_gathered(to, pending, std::string_view(buf).substr(0, take),
+                                      write_ms) != io_end::ok) {
             co_return body_end::write_error;
           }
+          pending = {};
           moved += take;
           buf.erase(0, take);
         }
         if (done) co_return body_end::ok;
+      }
+      if (!pending.empty()) {
+        // Nothing of the body is here yet: the head does not wait for it.
+        if (co_await write_all(to, pending, write_ms) != io_end::ok) {
+          co_return body_end::write_error;
+        }
+        pending = {};
       }
       io_end e = co_await read_more(from, buf, read_ms);
       if (e == io_end::eof && kind == http::body_kind::until_close) co_return body_end::ok;
@@ -203,7 +230,10 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   }
 
   void begin_record() {
+    std::string line = std::move(rec_.request_line);  // its buffer serves the next one
     rec_ = log_record{};
+    rec_.request_line = std::move(line);
+    rec_.request_line.clear();
     counted_server_ = nullptr;
     denied_ = false;
     request_error_ = false;
@@ -526,222 +556,258 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     }
   }
 
-  awaitable<bool> serve_one() {
-    req_ = http::request{};
-    res_ = http::response{};
-    backend_ = nullptr;
-    sin_.clear();
-    ++requests_;
-
-    // The head: `timeout http-keep-alive` while idle between requests, then
-    // `timeout http-request` for the whole head once it has started.
-    const bool first = requests_ == 1;
-    const uint64_t head_ms = first_set({fe_timeouts().http_request_ms(), client_ms()});
-    const uint64_t idle_ms =
-        first ? head_ms : first_set({fe_timeouts().http_keep_alive_ms(), head_ms});
-    if (cin_.empty()) {
-      io_end e = co_await read_more(client_, cin_, idle_ms);
-      if (e != io_end::ok) co_return false;  // closed or idle too long: nothing to answer
-    }
-    request_start_ = clock::now();
-    begin_record();
-    const auto head_deadline =
-        head_ms != 0 ? request_start_ + milliseconds(head_ms) : clock::time_point::max();
-    http::parse_result pr;
+  // The connection's requests, one after the other, in one coroutine frame: a frame per
+  // request would cost an allocation per request (Asio recycles small frames only).
+  awaitable<void> serve() {
     for (;;) {
-      pr = http::parse_request(cin_, ctx_.limits, req_);
-      if (pr.status == http::parse_status::complete) break;
-      if (pr.status == http::parse_status::error) {
-        rec_.request_line = "<BADREQ>";
-        request_error_ = true;
-        co_return co_await send_error(pr.http_status, 'P', 'R');
-      }
-      arm_until(head_deadline);
-      io_end e = co_await read_more(client_, cin_, 0, true);
-      if (e == io_end::timeout) {
-        rec_.request_line = "<BADREQ>";
-        request_error_ = true;
-        co_return co_await send_error(408, 'c', 'R');
-      }
-      if (e != io_end::ok) {
-        rec_.request_line = "<BADREQ>";
-        terminate('C', 'R');
-        rec_.status = 400;
-        finish_record();
-        co_return false;
-      }
-    }
-    req_len_ = cin_.size();
-    bytes_in_ = pr.consumed;
-    cin_.erase(0, pr.consumed);
-    rec_.t_request = since(request_start_);
-    rec_.request_line =
-        req_.method + " " + req_.target + " HTTP/1." + std::to_string(req_.version_minor);
-
-    // Frontend rules, backend choice, backend rules.
-    route::txn t = make_txn();
-    route::reply reply;
-    const proxy_rules& fr = *fe_.rules;
-    if (fr.request.apply(req_, t, reply) == route::rule_outcome::reply ||
-        fr.legacy_request.apply(req_, t, reply) == route::rule_outcome::reply) {
-      co_return co_await send_reply(reply);
-    }
-    backend_ = choose_backend(fe_, *ctx_.px, t);
-    if (backend_ == nullptr) co_return co_await send_error(503, 'S', 'C');
-    rec_.backend = backend_->cfg->name();
-    t.backend_name = backend_->cfg->name();
-    const proxy_rules& br = *backend_->rules;
-    if (br.request.apply(req_, t, reply) == route::rule_outcome::reply ||
-        br.legacy_request.apply(req_, t, reply) == route::rule_outcome::reply) {
-      co_return co_await send_reply(reply);
-    }
-    add_forwarded_for();
-    const bool expect_continue = req_.expect_continue;
-    prepare_upstream_request();
-
-    // A server, its connection, the request.
-    connect_options opt;
-    opt.client_port = dst_.port;
-    opt.hash_key = hash_key();
-    // A request may be sent again when the server closed or reset the connection before
-    // answering anything: always on a reused idle connection (the server may have closed
-    // it just as it was taken), and for a fresh one when the request is bodyless and
-    // idempotent (RFC 9110 9.2.2), up to `retries` times; redispatched with `option
-    // redispatch`. HAProxy answers 502 there unless `retry-on` says otherwise.
-    const bool bodyless = req_.body == http::body_kind::none;
-    const bool idempotent = bodyless && (req_.method == "GET" || req_.method == "HEAD" ||
-                                         req_.method == "OPTIONS" || req_.method == "TRACE");
-    uint32_t resends = 0;
-    for (int round = 0;; ++round) {
-      opt.pool = round == 0 && reuse_allowed() ? &ctx_.pool : nullptr;
-      connect_result cr = co_await connect_upstream(*backend_, server_sock_, opt);
-      rec_.t_queue = static_cast<int64_t>(cr.queue_ms);
-      rec_.retries = resends + (cr.attempts > 1 ? cr.attempts - 1 : 0);
-      if (cr.status != connect_status::connected) {
-        count::add(backend_->counters, &stats::counter_block::connection_attempts, cr.attempts);
-        if (cr.status == connect_status::queue_timeout) {
-          co_return co_await send_error(503, 's', 'Q');
-        }
-        co_return co_await send_error(503, cr.status == connect_status::no_server ? 'S' : 's', 'C');
-      }
-      server_ = cr.server;
-      counted_server_ = &backend_->servers[cr.server];
       {
-        using B = stats::counter_block;
-        const uint64_t failed = cr.attempts > 1 ? cr.attempts - 1 : 0;
-        for (stats::counter_block* b : {backend_->counters, counted_server_->counters}) {
-          count::add(b, &B::connection_attempts, cr.attempts);
-          count::add(b, &B::connection_errors, failed);
-          if (cr.reused) count::add(b, &B::connection_reuses);
-        }
-      }
-      backend_->servers[cr.server].attach(this);
-      rec_.server = backend_->servers[cr.server].cfg->name();
-      rec_.t_connect = static_cast<int64_t>(cr.connect_ms);
-      t.server_name = rec_.server;
-      const bool may_resend = bodyless && ((cr.reused && round == 0) ||
-                                           (idempotent && resends < backend_->cfg->retries()));
-      auto resend = [&] {
-        if (!cr.reused) backend_->servers[*server_].observed(false, false);
-        if (backend_->cfg->options().redispatch()) opt.exclude = *server_;
-        if (!cr.reused) ++resends;
-        release_server(false);
-      };
+        req_.reset();
+        res_.reset();
+        backend_ = nullptr;
+        sin_.clear();
+        ++requests_;
 
-      if (co_await write_all(server_sock(), upstream_head_, server_ms()) != io_end::ok) {
-        if (may_resend) {
-          resend();
-          continue;
+        // The head: `timeout http-keep-alive` while idle between requests, then
+        // `timeout http-request` for the whole head once it has started.
+        const bool first = requests_ == 1;
+        const uint64_t head_ms = first_set({fe_timeouts().http_request_ms(), client_ms()});
+        const uint64_t idle_ms =
+            first ? head_ms : first_set({fe_timeouts().http_keep_alive_ms(), head_ms});
+        if (cin_.empty()) {
+          io_end e = co_await read_more(client_, cin_, idle_ms);
+          if (e != io_end::ok) co_return;  // closed or idle too long: nothing to answer
         }
-        co_return co_await send_error(502, 'S', 'H');
-      }
-      if (expect_continue) {
-        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (co_await write_all(client_, go_on, client_ms()) != io_end::ok) {
-          terminate('C', 'D');
-          co_return false;
+        request_start_ = clock::now();
+        begin_record();
+        const auto head_deadline =
+            head_ms != 0 ? request_start_ + milliseconds(head_ms) : clock::time_point::max();
+        http::parse_result pr;
+        for (;;) {
+          pr = http::parse_request(cin_, ctx_.limits, req_);
+          if (pr.status == http::parse_status::complete) break;
+          if (pr.status == http::parse_status::error) {
+            rec_.request_line = "<BADREQ>";
+            request_error_ = true;
+            if (!co_await send_error(pr.http_status, 'P', 'R')) co_return;
+            goto next_request;
+          }
+          arm_until(head_deadline);
+          io_end e = co_await read_more(client_, cin_, 0, true);
+          if (e == io_end::timeout) {
+            rec_.request_line = "<BADREQ>";
+            request_error_ = true;
+            if (!co_await send_error(408, 'c', 'R')) co_return;
+            goto next_request;
+          }
+          if (e != io_end::ok) {
+            rec_.request_line = "<BADREQ>";
+            terminate('C', 'R');
+            rec_.status = 400;
+            finish_record();
+            co_return;
+          }
         }
-      }
-      uint64_t sent = 0;
-      body_end be = co_await forward_body(client_, cin_, server_sock(), req_.body,
-                                          req_.content_length, client_ms(), server_ms(), sent);
-      bytes_in_ += sent;
-      if (be != body_end::ok) {
-        switch (be) {
-          case body_end::bad: co_return co_await send_error(400, 'P', 'D');
-          case body_end::read_timeout: co_return co_await send_error(408, 'c', 'D');
-          case body_end::write_error: co_return co_await send_error(502, 'S', 'D');
-          default:
+        req_len_ = cin_.size();
+        bytes_in_ = pr.consumed;
+        cin_.erase(0, pr.consumed);
+        rec_.t_request = since(request_start_);
+        rec_.request_line.append(req_.method).append(" ").append(req_.target);
+        rec_.request_line.append(req_.version_minor == 0 ? " HTTP/1.0" : " HTTP/1.1");
+
+        // Frontend rules, backend choice, backend rules.
+        route::txn t = make_txn();
+        route::reply reply;
+        const proxy_rules& fr = *fe_.rules;
+        if (fr.request.apply(req_, t, reply) == route::rule_outcome::reply ||
+            fr.legacy_request.apply(req_, t, reply) == route::rule_outcome::reply) {
+          if (!co_await send_reply(reply)) co_return;
+          goto next_request;
+        }
+        backend_ = choose_backend(fe_, *ctx_.px, t);
+        if (backend_ == nullptr) {
+          if (!co_await send_error(503, 'S', 'C')) co_return;
+          goto next_request;
+        }
+        rec_.backend = backend_->cfg->name();
+        t.backend_name = backend_->cfg->name();
+        const proxy_rules& br = *backend_->rules;
+        if (br.request.apply(req_, t, reply) == route::rule_outcome::reply ||
+            br.legacy_request.apply(req_, t, reply) == route::rule_outcome::reply) {
+          if (!co_await send_reply(reply)) co_return;
+          goto next_request;
+        }
+        add_forwarded_for();
+        const bool expect_continue = req_.expect_continue;
+        prepare_upstream_request();
+
+        // A server, its connection, the request.
+        connect_options opt;
+        opt.client_port = dst_.port;
+        opt.hash_key = hash_key();
+        // A request may be sent again when the server closed or reset the connection before
+        // answering anything: always on a reused idle connection (the server may have closed
+        // it just as it was taken), and for a fresh one when the request is bodyless and
+        // idempotent (RFC 9110 9.2.2), up to `retries` times; redispatched with `option
+        // redispatch`. HAProxy answers 502 there unless `retry-on` says otherwise.
+        const bool bodyless = req_.body == http::body_kind::none;
+        const bool idempotent = bodyless && (req_.method == "GET" || req_.method == "HEAD" ||
+                                             req_.method == "OPTIONS" || req_.method == "TRACE");
+        uint32_t resends = 0;
+        for (int round = 0;; ++round) {
+          opt.pool = round == 0 && reuse_allowed() ? &ctx_.pool : nullptr;
+          connect_result cr = co_await connect_upstream(*backend_, server_sock_, opt);
+          rec_.t_queue = static_cast<int64_t>(cr.queue_ms);
+          rec_.retries = resends + (cr.attempts > 1 ? cr.attempts - 1 : 0);
+          if (cr.status != connect_status::connected) {
+            count::add(backend_->counters, &stats::counter_block::connection_attempts, cr.attempts);
+            if (cr.status == connect_status::queue_timeout) {
+              if (!co_await send_error(503, 's', 'Q')) co_return;
+              goto next_request;
+            }
+            if (!co_await send_error(503, cr.status == connect_status::no_server ? 'S' : 's', 'C'))
+              co_return;
+            goto next_request;
+          }
+          server_ = cr.server;
+          counted_server_ = &backend_->servers[cr.server];
+          {
+            using B = stats::counter_block;
+            const uint64_t failed = cr.attempts > 1 ? cr.attempts - 1 : 0;
+            for (stats::counter_block* b : {backend_->counters, counted_server_->counters}) {
+              count::add(b, &B::connection_attempts, cr.attempts);
+              count::add(b, &B::connection_errors, failed);
+              if (cr.reused) count::add(b, &B::connection_reuses);
+            }
+          }
+          backend_->servers[cr.server].attach(this);
+          rec_.server = backend_->servers[cr.server].cfg->name();
+          rec_.t_connect = static_cast<int64_t>(cr.connect_ms);
+          t.server_name = rec_.server;
+          const bool may_resend = bodyless && ((cr.reused && round == 0) ||
+                                               (idempotent && resends < backend_->cfg->retries()));
+          auto resend = [&] {
+            if (!cr.reused) backend_->servers[*server_].observed(false, false);
+            if (backend_->cfg->options().redispatch()) opt.exclude = *server_;
+            if (!cr.reused) ++resends;
+            release_server(false);
+          };
+
+          // A request with a body sends its head with the first body bytes, unless the
+          // client waits for 100 Continue before sending them.
+          const bool head_with_body = !bodyless && !expect_continue;
+          if (!head_with_body &&
+              co_await write_all(server_sock(), upstream_head_, server_ms()) != io_end::ok) {
+            if (may_resend) {
+              resend();
+              continue;
+            }
+            if (!co_await send_error(502, 'S', 'H')) co_return;
+            goto next_request;
+          }
+          if (expect_continue) {
+            static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+            if (co_await write_all(client_, go_on, client_ms()) != io_end::ok) {
+              terminate('C', 'D');
+              co_return;
+            }
+          }
+          uint64_t sent = 0;
+          body_end be = co_await forward_body(
+              client_, cin_, server_sock(), req_.body, req_.content_length, client_ms(),
+              server_ms(), sent,
+              head_with_body ? std::string_view(upstream_head_) : std::string_view());
+          bytes_in_ += sent;
+          if (be != body_end::ok) {
+            switch (be) {
+              case body_end::bad:
+                if (!co_await send_error(400, 'P', 'D')) co_return;
+                goto next_request;
+              case body_end::read_timeout:
+                if (!co_await send_error(408, 'c', 'D')) co_return;
+                goto next_request;
+              case body_end::write_error:
+                if (!co_await send_error(502, 'S', 'D')) co_return;
+                goto next_request;
+              default:
+                terminate('C', 'D');
+                release_server(false);
+                finish_record();
+                co_return;
+            }
+          }
+          bool retry = false;
+          unsigned status = co_await read_response_head(may_resend, retry);
+          if (retry) {
+            resend();
+            continue;
+          }
+          if (status != 0) {
+            backend_->servers[*server_].observed(false, false);
+            if (!co_await send_error(status, 'S', 'H')) co_return;
+            goto next_request;
+          }
+          // HAProxy's layer-7 verdict: a 5xx other than 501/505 is the server's fault.
+          const unsigned st = res_.status;
+          backend_->servers[*server_].observed(st < 500 || st == 501 || st == 505 || st > 599,
+                                               true);
+          break;
+        }
+
+        // Response rules: the backend's, then the frontend's.
+        t.res = &res_;
+        if (br.response.apply(res_, t, reply) == route::rule_outcome::reply ||
+            br.legacy_response.apply(res_, t, reply) == route::rule_outcome::reply ||
+            fr.response.apply(res_, t, reply) == route::rule_outcome::reply ||
+            fr.legacy_response.apply(res_, t, reply) == route::rule_outcome::reply) {
+          release_server(false);
+          if (!co_await send_reply(reply)) co_return;
+          goto next_request;
+        }
+
+        const bool upgrade = res_.status == 101 && req_.upgrade;
+        bool keep = req_.keep_alive && !req_.close_after && !res_.close_after &&
+                    res_.body != http::body_kind::until_close && !fe_.sessions->draining() &&
+                    fe_.cfg->options().conn_mode() != pb::CONN_CLOSE &&
+                    backend_->cfg->options().conn_mode() != pb::CONN_CLOSE && !upgrade;
+        prepare_downstream_response(keep);
+        rec_.status = static_cast<int>(res_.status);
+        if (upgrade) {
+          if (co_await write_all(client_, downstream_head_, client_ms()) != io_end::ok) {
             terminate('C', 'D');
             release_server(false);
             finish_record();
-            co_return false;
+            co_return;
+          }
+          rec_.bytes += downstream_head_.size();
+          co_await tunnel();
+          finish_record();
+          co_return;
         }
+        // The head leaves with the body bytes already here: one write for a small response.
+        uint64_t moved = 0;
+        body_end be =
+            co_await forward_body(server_sock(), sin_, client_, res_.body, res_.content_length,
+                                  server_ms(), client_ms(), moved, downstream_head_);
+        rec_.bytes += moved + (be != body_end::write_error ? downstream_head_.size() : 0);
+        if (be != body_end::ok) {
+          // Headers are already with the client: all that is left is to cut the connection.
+          switch (be) {
+            case body_end::write_error: terminate('C', 'D'); break;
+            case body_end::read_timeout: terminate('s', 'D'); break;
+            default: terminate('S', 'D'); break;
+          }
+          release_server(false);
+          finish_record();
+          co_return;
+        }
+        release_server(res_.keep_alive && !res_.close_after && sin_.empty() &&
+                       res_.body != http::body_kind::until_close);
+        finish_record();
+        if (!keep) co_return;
+        goto next_request;
       }
-      bool retry = false;
-      unsigned status = co_await read_response_head(may_resend, retry);
-      if (retry) {
-        resend();
-        continue;
-      }
-      if (status != 0) {
-        backend_->servers[*server_].observed(false, false);
-        co_return co_await send_error(status, 'S', 'H');
-      }
-      // HAProxy's layer-7 verdict: a 5xx other than 501/505 is the server's fault.
-      const unsigned st = res_.status;
-      backend_->servers[*server_].observed(st < 500 || st == 501 || st == 505 || st > 599, true);
-      break;
+    next_request:;
     }
-
-    // Response rules: the backend's, then the frontend's.
-    t.res = &res_;
-    if (br.response.apply(res_, t, reply) == route::rule_outcome::reply ||
-        br.legacy_response.apply(res_, t, reply) == route::rule_outcome::reply ||
-        fr.response.apply(res_, t, reply) == route::rule_outcome::reply ||
-        fr.legacy_response.apply(res_, t, reply) == route::rule_outcome::reply) {
-      release_server(false);
-      co_return co_await send_reply(reply);
-    }
-
-    const bool upgrade = res_.status == 101 && req_.upgrade;
-    bool keep = req_.keep_alive && !req_.close_after && !res_.close_after &&
-                res_.body != http::body_kind::until_close && !fe_.sessions->draining() &&
-                fe_.cfg->options().conn_mode() != pb::CONN_CLOSE &&
-                backend_->cfg->options().conn_mode() != pb::CONN_CLOSE && !upgrade;
-    prepare_downstream_response(keep);
-    rec_.status = static_cast<int>(res_.status);
-    if (co_await write_all(client_, downstream_head_, client_ms()) != io_end::ok) {
-      terminate('C', 'D');
-      release_server(false);
-      finish_record();
-      co_return false;
-    }
-    rec_.bytes += downstream_head_.size();
-    if (upgrade) {
-      co_await tunnel();
-      finish_record();
-      co_return false;
-    }
-    uint64_t moved = 0;
-    body_end be = co_await forward_body(server_sock(), sin_, client_, res_.body,
-                                        res_.content_length, server_ms(), client_ms(), moved);
-    rec_.bytes += moved;
-    if (be != body_end::ok) {
-      // Headers are already with the client: all that is left is to cut the connection.
-      switch (be) {
-        case body_end::write_error: terminate('C', 'D'); break;
-        case body_end::read_timeout: terminate('s', 'D'); break;
-        default: terminate('S', 'D'); break;
-      }
-      release_server(false);
-      finish_record();
-      co_return false;
-    }
-    release_server(res_.keep_alive && !res_.close_after && sin_.empty() &&
-                   res_.body != http::body_kind::until_close);
-    finish_record();
-    co_return keep;
   }
 
   tcp::socket& server_sock() { return server_sock_; }

@@ -163,8 +163,8 @@ format::format(std::string_view text) {
 }
 
 void format::render(const txn& t, std::string& out) const {
-  std::vector<sample_value> values;
-  std::string scratch;
+  thread_local std::vector<sample_value> values;
+  thread_local std::string scratch;
   for (const auto& p : parts_) {
     size_t start = out.size();
     if (p.quote) out += '"';

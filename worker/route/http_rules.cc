@@ -28,11 +28,13 @@ target_parts split_target(std::string_view t) {
   return p;
 }
 
-std::string join(const target_parts& p) {
-  std::string s(p.origin);
-  s += p.path;
-  s += p.query;
-  return s;
+// Rebuilds `target` from parts that may point into it, through a buffer kept between
+// calls so a rewrite allocates nothing once both have grown.
+void join_into(const target_parts& p, std::string& target) {
+  thread_local std::string joined;
+  joined.clear();
+  joined.append(p.origin).append(p.path).append(p.query);
+  target.swap(joined);
 }
 
 std::string_view trim(std::string_view s) {
@@ -190,7 +192,8 @@ rule_outcome rule_list::apply(http::response& res, txn& t, reply& out) const {
 template <typename Message>
 rule_outcome rule_list::run(Message& m, txn& t, reply& out) const {
   constexpr bool response = is_response(static_cast<Message*>(nullptr));
-  std::string value, replaced;
+  // Reused between rules and requests (one worker thread): no allocation once grown.
+  thread_local std::string value, replaced;
   for (const auto& c : rules_) {
     const pb::HttpRule& r = *c.cfg;
     if (!acls_->holds_if_present(r.has_condition(), r.condition(), t)) continue;
@@ -312,20 +315,22 @@ rule_outcome rule_list::run(Message& m, txn& t, reply& out) const {
 
 bool rule_list::request_action(const compiled& c, http::request& req, txn& t, reply& out) {
   const pb::HttpRule& r = *c.cfg;
-  std::string value, replaced;
+  thread_local std::string value, replaced;
+  value.clear();
+  replaced.clear();
   target_parts parts = split_target(req.target);
   switch (r.action()) {
     case pb::ACTION_SET_PATH:
       c.fmt.render(t, value);
       parts.path = value;
-      req.target = join(parts);
+      join_into(parts, req.target);
       break;
     case pb::ACTION_REPLACE_PATH:
       if (!c.re) break;
       c.fmt.render(t, value);
       if (c.re->replace(parts.path, value, replaced)) {
         parts.path = replaced;
-        req.target = join(parts);
+        join_into(parts, req.target);
       }
       break;
     case pb::ACTION_REPLACE_URI:
@@ -341,7 +346,7 @@ bool rule_list::request_action(const compiled& c, http::request& req, txn& t, re
       c.fmt.render(t, value);
       replaced = value.empty() ? std::string() : "?" + value;
       parts.query = replaced;
-      req.target = join(parts);
+      join_into(parts, req.target);
       break;
     case pb::ACTION_SET_METHOD:
       c.fmt.render(t, value);

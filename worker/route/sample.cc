@@ -21,7 +21,9 @@ std::string_view trim(std::string_view s) {
 // the last) when `occurrence` says so.
 void header_values(const http::header_list& h, const pb::Sample& s,
                    std::vector<sample_value>& out) {
-  std::vector<std::string_view> all;
+  // Reused between calls: one worker thread, no allocation once it has grown.
+  thread_local std::vector<std::string_view> all;
+  all.clear();
   for (const auto& f : h.fields) {
     if (!s.name().empty() && !http::iequals(f.name, s.name())) continue;
     std::string_view v = f.value;
@@ -184,7 +186,8 @@ void fetch(const pb::Sample& s, const txn& t, std::vector<sample_value>& out,
       break;
     case pb::FETCH_REQ_HDR_VAL:
       if (rq != nullptr) {
-        std::vector<sample_value> strs;
+        thread_local std::vector<sample_value> strs;
+        strs.clear();
         header_values(rq->headers, s, strs);
         for (const auto& v : strs) push_int(out, to_int(v.str));
       }
