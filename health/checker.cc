@@ -157,6 +157,10 @@ worker::awaitable<void> checker::run(std::shared_ptr<target> t) {
   t->timer.expires_after(std::chrono::milliseconds(first(rng())));
   co_await t->timer.async_wait(use_result);
   for (;;) {
+    // The next check is due `inter` after this one started, not after it ended: otherwise
+    // every interval grows by the check's own duration, and checks that end together
+    // stay bunched together for good.
+    const auto cycle_start = clock::now();
     if (t->slot->admin.load() != static_cast<uint32_t>(admin_state::maint)) {
       bool ok = false;
       std::string reason;
@@ -177,7 +181,7 @@ worker::awaitable<void> checker::run(std::shared_ptr<target> t) {
       std::uniform_int_distribution<int64_t> jitter(-range, range);
       ms = static_cast<uint64_t>(std::max<int64_t>(1, static_cast<int64_t>(ms) + jitter(rng())));
     }
-    t->timer.expires_after(std::chrono::milliseconds(ms));
+    t->timer.expires_at(cycle_start + std::chrono::milliseconds(ms));
     co_await t->timer.async_wait(use_result);
     if (stopped_) co_return;
   }
