@@ -23,9 +23,9 @@
 // Capacity: a generation needs one slot per worker plus one for its health process; during
 // a reload the draining generation and the new one overlap, hence slots_for(workers) =
 // 2 * workers + 2. The worker count can change on reload while the segment cannot grow, so
-// the master sizes the pool for the largest count it will accept. A child is never started
-// without a slot: when the pool is empty (a third generation while the oldest still
-// drains), the master waits for a slot to be folded and released.
+// the master sizes the pool for 64 workers per generation (or the configured count if
+// larger). Should the pool still run dry (several generations draining at once), the child
+// starts uncounted and the master logs it: traffic is never held back for a metric.
 //
 // Readers (the stats process) may run while the master folds. A fold is bracketed by a
 // sequence number (odd while folding); read() retries until it saw no fold, so a scrape

@@ -273,6 +273,29 @@ backend app
         # Request fetches are gone once the response is processed (as in HAProxy).
         self.assertIsNone(r.header("X-Never"))
 
+    def test_remaining_fetches(self):
+        self.start("""
+    http-request set-header X-Len yes if { req.len gt 10 }
+    http-request set-header X-Dst yes if { dst 127.0.0.1 }
+    http-request set-header X-Src-Port yes if { src_port 1:65535 }
+    http-request set-header X-True yes if TRUE
+    http-request set-header X-False yes if FALSE
+    http-request set-header X-Ssl yes if { ssl_fc }
+    http-request set-header X-Http yes if HTTP
+    http-request set-header X-Get yes if METH_GET
+    http-request set-header X-Local yes if LOCALHOST
+    http-response set-header X-Res-Ver yes if { res.ver 1.1 }
+    http-response set-header X-Res-Cnt yes if { res.hdr_cnt(x-backend) eq 1 }
+""")
+        r = get(self.port, "/")
+        req = self.b.last()
+        for name in ("X-Len", "X-Dst", "X-Src-Port", "X-True", "X-Http", "X-Get", "X-Local"):
+            self.assertEqual(req.header(name), ["yes"], name)
+        for name in ("X-False", "X-Ssl"):
+            self.assertEqual(req.header(name), [], name)
+        self.assertEqual(r.header("X-Res-Ver"), "yes")
+        self.assertEqual(r.header("X-Res-Cnt"), "yes")
+
     def test_forwardfor(self):
         self.start("    option forwardfor")
         get(self.port, "/", headers=[("X-Forwarded-For", "192.0.2.1")])

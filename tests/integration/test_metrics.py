@@ -50,8 +50,10 @@ def samples(text):
     return out
 
 
-def children(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid), "-f", "sluice: worker"],
+def children(pid, generation=None):
+    """Worker pids of the master `pid` (of one generation when given)."""
+    pattern = "sluice: worker" + (f" [0-9]+ \\(gen {generation}\\)" if generation else "")
+    out = subprocess.run(["pgrep", "-P", str(pid), "-f", pattern],
                          capture_output=True, text=True).stdout.split()
     return [int(p) for p in out]
 
@@ -154,10 +156,13 @@ class MetricsTest(TempDirTest):
             self.sluice.wait_generation(gen)
             traffic(5)
             history.append(totals())
-            workers = children(self.sluice.proc.pid)
-            if workers:
-                os.kill(workers[0], signal.SIGKILL)
-                wait_for(lambda: "restarting it" in self.sluice.output(), what="respawn")
+            # A worker of the serving generation (an old one may still be draining).
+            workers = children(self.sluice.proc.pid, gen)
+            self.assertTrue(workers)
+            restarts = self.sluice.output().count("restarting it")
+            os.kill(workers[0], signal.SIGKILL)
+            wait_for(lambda: self.sluice.output().count("restarting it") > restarts,
+                     what="respawn")
             traffic(5)
             history.append(totals())
         for before, after in zip(history, history[1:]):

@@ -203,8 +203,17 @@ class ReloadTest(TempDirTest):
         with socket.create_connection(("127.0.0.1", extra), timeout=10) as c:
             self.assertEqual(recv_all(c), b"A")
         self.reload(s, self.cfg(self.a), 3)
-        with self.assertRaises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", extra), timeout=5).close()
+
+        def refused():
+            # The old generation closes its copy of the socket when told to drain, a moment
+            # after the new one serves.
+            try:
+                socket.create_connection(("127.0.0.1", extra), timeout=5).close()
+                return False
+            except ConnectionRefusedError:
+                return True
+
+        wait_for(refused, what="the removed bind to refuse connections")
 
 
 if __name__ == "__main__":

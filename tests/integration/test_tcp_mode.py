@@ -1,6 +1,7 @@
 """`mode tcp`: bytes both ways through the real binary, half-close, retries and
 redispatch, server choice, inactivity timeouts, stopping."""
 
+import re
 import socket
 import threading
 import time
@@ -117,6 +118,41 @@ class TcpModeTest(TempDirTest):
             for i, p in enumerate(ports):
                 with socket.create_connection(("127.0.0.1", p)) as c:
                     self.assertEqual(recv_all(c), bytes([ord("a") + i]))
+
+    def test_use_backend_on_connection_fetches_and_tcplog(self):
+        def named(name):
+            def handler(sock, backend):
+                sock.sendall(name)
+            return handler
+        local, other = TcpBackend(self, named(b"local")), TcpBackend(self, named(b"other"))
+        port, port2 = free_port(), free_port()
+        s = Sluice(self, f"""global
+    workers 1
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+frontend db
+    bind 127.0.0.1:{port}
+    bind 127.0.0.1:{port2}
+    log stdout format raw local0
+    option tcplog
+    use_backend other if {{ dst_port {port2} }}
+    default_backend local
+backend local
+    server l 127.0.0.1:{local.port}
+backend other
+    server o 127.0.0.1:{other.port}
+""", [port, port2])
+        for p, want in ((port, b"local"), (port2, b"other")):
+            with socket.create_connection(("127.0.0.1", p)) as c:
+                self.assertEqual(recv_all(c), want)
+        # HAProxy's tcplog: client [date] frontend backend/server Tw/Tc/Tt bytes termination
+        # actconn/feconn/beconn/srvconn/retries srv_queue/backend_queue
+        pattern = (r"127\.0\.0\.1:\d+ \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\] db "
+                   r"other/o \d+/\d+/\d+ 5 -- \d+/\d+/\d+/\d+/0 0/0")
+        wait_for(lambda: re.search(pattern, s.output()), what="a tcplog line for 'other'")
 
     def test_worker_keeps_serving_after_clients_vanish(self):
         backend = TcpBackend(self, echo_handler)

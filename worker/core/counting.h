@@ -20,9 +20,14 @@ inline void response(stats::counter_block* b, unsigned status) {
   if (b != nullptr) stats::add(b->http_responses[stats::response_class(status)]);
 }
 
-// A phase's duration in milliseconds (as the log has it); -1 = not reached, not observed.
-inline void time(stats::counter_block* b, timer t, int64_t ms) {
-  if (b != nullptr && ms >= 0) stats::histogram::observe(b->*t, std::chrono::milliseconds(ms));
+// A phase's duration in microseconds; negative = not reached, not observed.
+inline void time(stats::counter_block* b, timer t, int64_t us) {
+  if (b != nullptr && us >= 0) stats::histogram::observe(b->*t, std::chrono::microseconds(us));
+}
+
+inline int64_t micros_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t)
+      .count();
 }
 
 }  // namespace sluice::worker::count

@@ -136,8 +136,17 @@ access_log::access_log(const pb::Config& cfg) : cfg_(cfg) {
     }
     sink s{&t, -1};
     switch (t.kind()) {
-      case pb::LogTarget::KIND_STDOUT: s.fd = 1; break;
-      case pb::LogTarget::KIND_STDERR: s.fd = 2; break;
+      case pb::LogTarget::KIND_STDOUT:
+      case pb::LogTarget::KIND_STDERR: {
+        // A description of our own, non-blocking, so a stalled reader (a full pipe) makes
+        // the worker drop log lines rather than stop serving; the master's own writes to
+        // the inherited descriptor stay as they were. O_APPEND keeps a file's lines whole.
+        int std_fd = t.kind() == pb::LogTarget::KIND_STDOUT ? 1 : 2;
+        std::string path = "/proc/self/fd/" + std::to_string(std_fd);
+        s.fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+        if (s.fd < 0) s.fd = std_fd;
+        break;
+      }
       case pb::LogTarget::KIND_UDP: {
         addrinfo hints{};
         hints.ai_socktype = SOCK_DGRAM;
@@ -236,6 +245,7 @@ void access_log::send(const sink& s, std::string_view line, int severity) {
       t.format() == pb::LogTarget::FORMAT_RAW) {
     msg.assign(line);
     msg += '\n';
+    // A full pipe drops the line (EAGAIN), as a full syslog socket does.
     ssize_t n = ::write(s.fd, msg.data(), msg.size());
     (void)n;
     return;

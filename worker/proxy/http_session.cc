@@ -235,6 +235,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     rec_.request_line = std::move(line);
     rec_.request_line.clear();
     counted_server_ = nullptr;
+    queue_us_ = connect_us_ = response_us_ = -1;
     denied_ = false;
     request_error_ = false;
     bytes_in_ = 0;
@@ -260,8 +261,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     if (rec_.status >= 0) count::response(fe, static_cast<unsigned>(rec_.status));
     for (stats::counter_block* b : {be, srv}) {
       if (b == nullptr) continue;
-      count::add(b, &B::sessions);
-      count::add(b, &B::sessions_ended);
+      count::add(b, &B::sessions_ended);  // started when the backend or server was picked
       count::add(b, &B::http_requests);
       count::add(b, &B::bytes_out, bytes_in_);
       count::add(b, &B::bytes_in, rec_.bytes);
@@ -272,10 +272,10 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
                           ? &B::connection_errors
                           : &B::response_errors);
       }
-      count::time(b, &B::queue_time, rec_.t_queue);
-      count::time(b, &B::connect_time, rec_.t_connect);
-      count::time(b, &B::response_time, rec_.t_response);
-      count::time(b, &B::total_time, rec_.t_active);
+      count::time(b, &B::queue_time, queue_us_);
+      count::time(b, &B::connect_time, connect_us_);
+      count::time(b, &B::response_time, response_us_);
+      count::time(b, &B::total_time, count::micros_since(request_start_));
     }
   }
 
@@ -475,6 +475,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
           }
           sin_.erase(0, r.consumed);
           rec_.t_response = since(started);
+          response_us_ = count::micros_since(started);
           co_return 0;
         }
       }
@@ -624,6 +625,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
           goto next_request;
         }
         backend_ = choose_backend(fe_, *ctx_.px, t);
+        if (backend_ != nullptr) count::add(backend_->counters, &stats::counter_block::sessions);
         if (backend_ == nullptr) {
           if (!co_await send_error(503, 'S', 'C')) co_return;
           goto next_request;
@@ -670,6 +672,9 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
           }
           server_ = cr.server;
           counted_server_ = &backend_->servers[cr.server];
+          count::add(counted_server_->counters, &stats::counter_block::sessions);
+          queue_us_ = static_cast<int64_t>(cr.queue_us);
+          connect_us_ = static_cast<int64_t>(cr.connect_us);
           {
             using B = stats::counter_block;
             const uint64_t failed = cr.attempts > 1 ? cr.attempts - 1 : 0;
@@ -687,8 +692,13 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
                                                (idempotent && resends < backend_->cfg->retries()));
           auto resend = [&] {
             if (!cr.reused) backend_->servers[*server_].observed(false, false);
-            if (backend_->cfg->options().redispatch()) opt.exclude = *server_;
+            if (backend_->cfg->options().redispatch()) {
+              opt.exclude = *server_;
+              count::add(backend_->counters, &stats::counter_block::redispatches);
+            }
             if (!cr.reused) ++resends;
+            count::add(counted_server_->counters, &stats::counter_block::sessions_ended);
+            counted_server_ = nullptr;
             release_server(false);
           };
 
@@ -843,6 +853,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   uint64_t requests_ = 0;
   // For the counters of the transaction in flight.
   server_runtime* counted_server_ = nullptr;
+  int64_t queue_us_ = -1, connect_us_ = -1, response_us_ = -1;
   bool denied_ = false;
   bool request_error_ = false;
   uint64_t bytes_in_ = 0;

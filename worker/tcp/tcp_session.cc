@@ -26,7 +26,12 @@ class tcp_session : public server_user {
         fe_(fe),
         watchdog_(client_.get_executor()),
         up_(bufsize),
-        down_(bufsize) {}
+        down_(bufsize) {
+    if (fe.worker != nullptr) {
+      count::add(fe.counters, &stats::counter_block::sessions);
+      count::add(fe.worker->process_counters, &stats::counter_block::sessions);
+    }
+  }
 
   // Each coroutine takes the session's owner as a parameter, so its frame keeps the
   // session alive for as long as it runs.
@@ -40,8 +45,13 @@ class tcp_session : public server_user {
     if (!ec) t.dst = to_peer(local);
     t.frontend_name = fe_.cfg->name();
     const proxies* px = fe_.worker != nullptr ? fe_.worker->px : nullptr;
+    t.nbsrv = [px](std::string_view name) -> int64_t {
+      backend_runtime* b = px != nullptr ? px->backend_named(name) : nullptr;
+      return b != nullptr ? static_cast<int64_t>(b->usable_servers()) : -1;
+    };
     backend_runtime* be = px != nullptr ? choose_backend(fe_, *px, t) : fe_.default_backend;
     chosen_ = be;
+    if (be != nullptr) count::add(be->counters, &stats::counter_block::sessions);
     rec_.http = false;
     rec_.accepted = std::chrono::system_clock::now();
     rec_.frontend = fe_.cfg->name();
@@ -67,10 +77,12 @@ class tcp_session : public server_user {
       co_return;
     }
     rec_.t_connect = static_cast<int64_t>(connected.connect_ms);
+    connect_us_ = static_cast<int64_t>(connected.connect_us);
     server_index_ = connected.server;
     backend_ = be;
     rec_.server = be->servers[*server_index_].cfg->name();
     be->servers[*server_index_].attach(this);
+    count::add(be->servers[*server_index_].counters, &stats::counter_block::sessions);
     touch();
     if (idle_limit().count() > 0) {
       asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
@@ -157,23 +169,19 @@ class tcp_session : public server_user {
     if (ctx == nullptr) return;
     stats::counter_block* srv =
         backend_ != nullptr && server_index_ ? backend_->servers[*server_index_].counters : nullptr;
-    const int64_t total =
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_).count();
-    count::add(fe_.counters, &B::sessions);
     count::add(fe_.counters, &B::sessions_ended);
-    count::add(ctx->process_counters, &B::sessions);
     count::add(ctx->process_counters, &B::sessions_ended);
     count::add(fe_.counters, &B::bytes_in, bytes_up_);
     count::add(fe_.counters, &B::bytes_out, rec_.bytes);
     for (stats::counter_block* b : {chosen_ != nullptr ? chosen_->counters : nullptr, srv}) {
-      count::add(b, &B::sessions);
-      count::add(b, &B::sessions_ended);
+      count::add(b, &B::sessions_ended);  // started when picked
       count::add(b, &B::bytes_out, bytes_up_);
       count::add(b, &B::bytes_in, rec_.bytes);
       count::add(b, &B::connection_attempts, attempts_);
       count::add(b, &B::connection_errors, server_index_ ? attempts_ - 1 : attempts_);
-      count::time(b, &B::connect_time, rec_.t_connect);
-      count::time(b, &B::total_time, total);
+      count::add(b, &B::retries, rec_.retries);
+      count::time(b, &B::connect_time, connect_us_);
+      count::time(b, &B::total_time, count::micros_since(started_));
     }
     if (ctx->log == nullptr) return;
     if (rec_.bytes == 0 && fe_.cfg->options().dontlognull()) return;
@@ -217,6 +225,7 @@ class tcp_session : public server_user {
   log_record rec_;
   backend_runtime* chosen_ = nullptr;  // the backend picked, even if no server answered
   uint64_t attempts_ = 0;
+  int64_t connect_us_ = -1;
   uint64_t bytes_up_ = 0;
 };
 

@@ -58,8 +58,9 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& soc
       std::erase(be.queue, &wait);
       picked = be.pick(req);
     }
-    r.queue_ms = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - queued_at).count());
+    r.queue_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - queued_at).count());
+    r.queue_ms = r.queue_us / 1000;
     if (be.counters != nullptr) stats::add(be.counters->queue_left);
     if (picked.full) {
       r.status = connect_status::queue_timeout;
@@ -92,8 +93,9 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& soc
     if (ok) {
       r.status = connect_status::connected;
       r.server = server;
-      r.connect_ms = static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count());
+      r.connect_us = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started).count());
+      r.connect_ms = r.connect_us / 1000;
       co_return r;
     }
     if (attempt == attempts) break;
@@ -105,6 +107,7 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& soc
     if (cfg.options().redispatch() && attempt + 1 == attempts) {
       balance::pick_result other = be.pick({opt.hash_key, server});
       if (other.server && *other.server != server) {
+        if (be.counters != nullptr) stats::add(be.counters->redispatches);
         be.release(server);
         server = *other.server;
         be.acquire(server);

@@ -29,6 +29,8 @@ struct connect_result {
   bool reused = false;
   uint64_t queue_ms = 0;
   uint64_t connect_ms = 0;
+  uint64_t queue_us = 0;  // the same, finer, for the histograms
+  uint64_t connect_us = 0;
 };
 
 struct connect_options {
