@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+#include <random>
 #include <string>
 
 namespace sluice::worker::http {
@@ -174,6 +177,89 @@ TEST(ReasonPhrase, CommonCodes) {
   EXPECT_EQ(reason_phrase(299), "");
   EXPECT_EQ(reason_phrase(0), "");
   EXPECT_EQ(reason_phrase(306), "");
+}
+
+// Fields reuse each other's buffers (clear, remove, set feed a spare list): a long random
+// sequence of operations must behave exactly like a plain list of pairs.
+TEST(HeaderList, ReusedBuffersBehaveLikeAPlainList) {
+  std::mt19937 rng(7);
+  header_list h;
+  std::vector<std::pair<std::string, std::string>> model;
+  const char* names[] = {"Host", "X-A", "x-a", "Set-Cookie", "Via", "X-Long-Header-Name-Here"};
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (int step = 0; step < 20000; ++step) {
+    std::string name = names[rng() % 6];
+    std::string value(rng() % 40, static_cast<char>('a' + rng() % 26));
+    switch (rng() % 5) {
+      case 0:
+      case 1:
+        h.add(name, value);
+        model.emplace_back(name, value);
+        break;
+      case 2: {
+        size_t n = h.remove(name);
+        size_t before = model.size();
+        std::erase_if(model, [&](const auto& f) { return lower(f.first) == lower(name); });
+        ASSERT_EQ(n, before - model.size());
+        break;
+      }
+      case 3: {
+        // Set from a value that lives in the list itself, when there is one.
+        std::string v = h.fields.empty() ? value : h.fields[rng() % h.fields.size()].value;
+        std::string_view from =
+            h.fields.empty() ? std::string_view(value) : std::string_view(h.fields.back().value);
+        if (!h.fields.empty()) v = std::string(from);
+        h.set(name, from);
+        auto it = std::find_if(model.begin(), model.end(),
+                               [&](const auto& f) { return lower(f.first) == lower(name); });
+        if (it == model.end()) {
+          model.emplace_back(name, v);
+        } else {
+          *it = {name, v};
+          std::erase_if(model,
+                        [&](const auto& f) { return &f != &*it && lower(f.first) == lower(name); });
+        }
+        break;
+      }
+      default:
+        if (rng() % 10 == 0) {
+          h.clear();
+          model.clear();
+        }
+    }
+    ASSERT_EQ(h.fields.size(), model.size()) << step;
+    for (size_t i = 0; i < model.size(); ++i) {
+      ASSERT_EQ(h.fields[i].name, model[i].first) << step;
+      ASSERT_EQ(h.fields[i].value, model[i].second) << step;
+    }
+  }
+}
+
+TEST(Request, ResetKeepsNothingButBuffers) {
+  request r;
+  r.method = "POST";
+  r.target = "/x";
+  r.version_minor = 0;
+  r.headers.add("A", "b");
+  r.body = body_kind::chunked;
+  r.content_length = 5;
+  r.keep_alive = false;
+  r.expect_continue = r.upgrade = r.close_after = true;
+  r.reset();
+  request fresh;
+  EXPECT_EQ(r.method, fresh.method);
+  EXPECT_EQ(r.target, fresh.target);
+  EXPECT_EQ(r.version_minor, fresh.version_minor);
+  EXPECT_TRUE(r.headers.fields.empty());
+  EXPECT_EQ(r.body, fresh.body);
+  EXPECT_EQ(r.content_length, fresh.content_length);
+  EXPECT_EQ(r.keep_alive, fresh.keep_alive);
+  EXPECT_EQ(r.expect_continue, fresh.expect_continue);
+  EXPECT_EQ(r.upgrade, fresh.upgrade);
+  EXPECT_EQ(r.close_after, fresh.close_after);
 }
 
 }  // namespace
