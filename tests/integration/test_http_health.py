@@ -89,6 +89,56 @@ backend app
                  what="passive mark-down")
         self.assertEqual({get(port).status for _ in range(10)}, {200})
 
+    def test_passive_fail_check_counts_as_failed_checks(self):
+        # error-limit 2 with on-error fail-check: every two errors are one failed check,
+        # so with fall 2 the server goes down after four errors, not two.
+        bad = RecordingBackend(self, "bad", respond=lambda req: ok_response(
+            "bad", status=b"200 OK" if req.target == "/health" else b"503 Busy"))
+        good = RecordingBackend(self, "good")
+        port = free_port()
+        s = Sluice(self, HEAD.replace("workers 2", "workers 1") + f"""
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend app
+backend app
+    balance first
+    option httpchk GET /health
+    server bad 127.0.0.1:{bad.port} check inter 30s fall 2 observe layer7 error-limit 2 on-error fail-check
+    server good 127.0.0.1:{good.port} check inter 30s
+""", [port])
+        for _ in range(2):
+            self.assertEqual(get(port).status, 503)
+        wait_for(lambda: bad.count() == 2, what="two errors")
+        # One failed check: still up (going down), still served by `bad` first.
+        self.assertEqual(get(port).status, 503)
+        self.assertNotIn("Server app/bad is DOWN", s.output())
+        self.assertEqual(get(port).status, 503)
+        wait_for(lambda: "Server app/bad is DOWN, reason: Layer7 passive check" in s.output(),
+                 what="down after the second failed check")
+        self.assertEqual(get(port).body, b"good")
+
+    def test_slowstart_ramps_a_returning_server_up(self):
+        a, b = RecordingBackend(self, "a"), RecordingBackend(self, "b")
+        probe = TcpBackend(self, lambda sock, _: None)
+        port = free_port()
+        s = Sluice(self, HEAD.replace("workers 2", "workers 1") + f"""
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend app
+backend app
+    server a 127.0.0.1:{a.port} weight 100 slowstart 30s check port {probe.port} inter 100ms fall 1 rise 1
+    server b 127.0.0.1:{b.port} weight 100
+""", [port])
+        probe.close()  # checks on `a` now fail: it goes down
+        wait_for(lambda: "Server app/a is DOWN" in s.output(), what="a down")
+        TcpBackend(self, lambda sock, _: None, port=probe.port)  # checks pass again
+        wait_for(lambda: "Server app/a is UP" in s.output(), what="a back up")
+        answered = [get(port).body for _ in range(40)]
+        # Right after coming back `a` weighs about 1 against 100: it gets a few at most,
+        # where an even split would give it 20.
+        self.assertLess(answered.count(b"a"), 8, answered.count(b"a"))
+        self.assertGreater(answered.count(b"a") + answered.count(b"b"), 39)
+
     def test_shutdown_sessions_cuts_sessions_of_a_server_marked_down(self):
         server = TcpBackend(self, echo_handler)
         check = TcpBackend(self, lambda sock, b: sock.recv(1))
