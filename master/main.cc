@@ -168,6 +168,51 @@ int run_stats(const cli_options& opts) {
   return exit_ok;
 }
 
+// --role=compile: the master's reload asks the binary on disk to compile the files and
+// hand back the result, diagnostics included, on a pipe.
+int run_compile(const cli_options& opts) {
+  config::compile_result r = config::compile_files(opts.config_paths);
+  sluice::config::Compiled out;
+  *out.mutable_config() = std::move(r.config);
+  for (const auto& d : r.diag.all()) {
+    auto* o = out.add_diagnostics();
+    o->set_error(d.level == config::severity::error);
+    o->set_file(d.where.file);
+    o->set_line(d.where.line);
+    o->set_message(d.message);
+  }
+  std::string bytes;
+  if (opts.output_fd < 0 || !out.SerializeToString(&bytes)) return 3;
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::write(opts.output_fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) return 3;
+    done += static_cast<size_t>(n);
+  }
+  return exit_ok;
+}
+
+// A reload compiles with the binary on disk (the upgraded one, after an upgrade); if it
+// cannot run, with this one.
+config::compile_result compile_for_reload(const std::vector<std::string>& paths) {
+  sluice::config::Compiled out;
+  std::string error;
+  if (!compile_with_binary_on_disk(paths, out, error)) {
+    std::cerr << "sluice: " << error << "; compiling with the running binary\n";
+    return config::compile_files(paths);
+  }
+  config::compile_result r;
+  r.config = std::move(*out.mutable_config());
+  for (const auto& d : out.diagnostics()) {
+    config::location where{d.file(), d.line()};
+    if (d.error()) {
+      r.diag.error(where, d.message());
+    } else {
+      r.diag.warning(where, d.message());
+    }
+  }
+  return r;
+}
+
 bool write_pidfile(const std::string& path) {
   std::ofstream f(path, std::ios::trunc);
   f << ::getpid() << "\n";
@@ -178,9 +223,13 @@ int run_master(const cli_options& opts, sluice::config::Config cfg) {
   set_proc_title("sluice: master");
   std::string pidfile = !opts.pidfile.empty() ? opts.pidfile : cfg.global().pidfile();
   boost::asio::io_context io(1);
-  supervisor sup(io, [&opts] { return config::compile_files(opts.config_paths); });
+  supervisor sup(io, [&opts] { return compile_for_reload(opts.config_paths); });
   uint32_t workers = cfg.global().workers();
   control::server control_socket(io, sup);
+  // Stats sockets follow the config on reload.
+  sup.on_commit([&control_socket](const sluice::config::Config& c) {
+    control_socket.reconfigure(c.global());
+  });
   std::vector<std::string> errors;
   if (!control_socket.listen(cfg.global(), errors) || !sup.start(std::move(cfg))) {
     for (const auto& e : errors) std::cerr << e << "\n";
@@ -212,6 +261,7 @@ int main(int argc, char** argv) {
   if (opts.role == "worker") return run_worker(opts);
   if (opts.role == "health") return run_health(opts);
   if (opts.role == "stats") return run_stats(opts);
+  if (opts.role == "compile") return run_compile(opts);
   if (!opts.role.empty()) {
     std::cerr << "sluice: unknown role '" << opts.role << "'\n";
     return exit_usage;

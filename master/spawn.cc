@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -115,6 +116,64 @@ pid_t spawn_child(const child_spec& spec, std::string& error) {
   for (const auto& l : spec.listen_fds) keep(l.fd);
   ::execv(exe_path.c_str(), argv.data());
   ::_exit(127);
+}
+
+bool compile_with_binary_on_disk(const std::vector<std::string>& paths,
+                                 sluice::config::Compiled& out, std::string& error) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    error = std::string("pipe: ") + std::strerror(errno);
+    return false;
+  }
+  std::vector<std::string> args = {"sluice", "--role=compile",
+                                   "--output-fd=" + std::to_string(fds[1])};
+  for (const auto& p : paths) {
+    args.push_back("-f");
+    args.push_back(p);
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    error = std::string("fork: ") + std::strerror(errno);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return false;
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::fcntl(fds[1], F_SETFD, 0);
+    ::execv(exe_path.c_str(), argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string bytes;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n > 0) {
+      bytes.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    error = self_exe() + " --role=compile did not finish";
+    return false;
+  }
+  if (!out.ParseFromString(bytes)) {
+    error = self_exe() + " --role=compile gave no readable result";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace sluice::master

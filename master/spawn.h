@@ -51,4 +51,10 @@ void remember_self_exe();
 // Forks and execs `self_exe() --role=... ...`. Returns the child's pid, or -1 with `error`.
 pid_t spawn_child(const child_spec& spec, std::string& error);
 
+// Compiles `paths` with the binary on disk (`self_exe() --role=compile`), so that after an
+// upgrade a reload runs the new version's compiler as well as its workers. Returns false
+// with `error` when that process cannot run or answer; the caller then compiles in-process.
+bool compile_with_binary_on_disk(const std::vector<std::string>& paths,
+                                 sluice::config::Compiled& out, std::string& error);
+
 }  // namespace sluice::master

@@ -297,6 +297,7 @@ void supervisor::commit() {
             << (current_->workers == 1 ? " worker\n" : " workers\n");
   listeners_.close_unused(current_->specs);
   publish_process_state();
+  if (old && on_commit_) on_commit_(current_->cfg);
   if (old) finish_reload(true, {});
   if (reload_again_) {
     reload_again_ = false;

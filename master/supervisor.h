@@ -61,6 +61,11 @@ class supervisor {
   // Reloads now (or after the reload in progress); `done` is told the outcome.
   void reload(reload_done done);
 
+  // Called with the new config each time a reload's generation takes over.
+  void on_commit(std::function<void(const sluice::config::Config&)> f) {
+    on_commit_ = std::move(f);
+  }
+
  private:
   struct generation_state;
   struct child {
@@ -89,6 +94,7 @@ class supervisor {
 
   asio::io_context& io_;
   compile_fn compile_;
+  std::function<void(const sluice::config::Config&)> on_commit_;
   listener_pool listeners_;
   health::shm_segment segment_;
   health::table table_;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <iostream>
 
@@ -36,7 +37,7 @@ struct server::listener {
   ~listener() {
     boost::system::error_code ignored;
     acceptor.close(ignored);
-    ::unlink(path.c_str());
+    if (!path.empty()) ::unlink(path.c_str());
   }
 };
 
@@ -44,49 +45,80 @@ server::server(boost::asio::io_context& io, supervisor& sup) : io_(io), sup_(sup
 
 server::~server() = default;
 
-bool server::listen(const sluice::config::Global& global, std::vector<std::string>& errors) {
-  for (const auto& s : global.stats_sockets()) {
-    level lvl = s.level() == "user"       ? level::user
-                : s.level() == "operator" ? level::operator_
-                                          : level::admin;
-    std::string where = s.origin().file() + ":" + std::to_string(s.origin().line()) + ": ";
-    // A socket file left by a master that is gone is replaced; a live one is not stolen.
-    {
-      local::socket probe(io_);
-      boost::system::error_code ec;
-      probe.connect(local::endpoint(s.path()), ec);
-      if (!ec) {
-        errors.push_back(where + "stats socket " + s.path() + " is in use by another process");
-        continue;
-      }
-    }
-    ::unlink(s.path().c_str());
-    auto l = std::make_unique<listener>(io_, s.path(), lvl);
+bool server::open_one(const sluice::config::StatsSocket& s, std::vector<std::string>& errors) {
+  level lvl = s.level() == "user"       ? level::user
+              : s.level() == "operator" ? level::operator_
+                                        : level::admin;
+  std::string where = s.origin().file() + ":" + std::to_string(s.origin().line()) + ": ";
+  // A socket file left by a master that is gone is replaced; a live one is not stolen.
+  {
+    local::socket probe(io_);
     boost::system::error_code ec;
-    l->acceptor.open(local(), ec);
-    if (!ec) l->acceptor.bind(local::endpoint(s.path()), ec);
-    if (!ec && ::chmod(s.path().c_str(), static_cast<mode_t>(s.mode())) != 0) {
-      ec = boost::system::error_code(errno, boost::system::system_category());
+    probe.connect(local::endpoint(s.path()), ec);
+    if (!ec) {
+      errors.push_back(where + "stats socket " + s.path() + " is in use by another process");
+      return false;
     }
-    if (!ec) l->acceptor.listen(64, ec);
-    if (ec) {
-      errors.push_back(where + "cannot open stats socket " + s.path() + ": " + ec.message());
-      continue;
-    }
-    boost::asio::co_spawn(io_, accept_loop(*l), boost::asio::detached);
-    listeners_.push_back(std::move(l));
   }
+  ::unlink(s.path().c_str());
+  auto l = std::make_shared<listener>(io_, s.path(), lvl);
+  boost::system::error_code ec;
+  l->acceptor.open(local(), ec);
+  if (!ec) l->acceptor.bind(local::endpoint(s.path()), ec);
+  if (!ec && ::chmod(s.path().c_str(), static_cast<mode_t>(s.mode())) != 0) {
+    ec = boost::system::error_code(errno, boost::system::system_category());
+  }
+  if (!ec) l->acceptor.listen(64, ec);
+  if (ec) {
+    errors.push_back(where + "cannot open stats socket " + s.path() + ": " + ec.message());
+    return false;
+  }
+  boost::asio::co_spawn(io_, accept_loop(l), boost::asio::detached);
+  listeners_.push_back(std::move(l));
+  return true;
+}
+
+bool server::listen(const sluice::config::Global& global, std::vector<std::string>& errors) {
+  for (const auto& s : global.stats_sockets()) open_one(s, errors);
   return errors.empty();
 }
 
-awaitable<void> server::accept_loop(listener& l) {
-  for (;;) {
-    auto [ec, socket] = co_await l.acceptor.async_accept(use_result);
-    if (ec) {
-      if (!l.acceptor.is_open() || ec == boost::asio::error::operation_aborted) co_return;
+void server::reconfigure(const sluice::config::Global& global) {
+  std::vector<std::string> errors;
+  // Dropped sockets close now; their accept loops end on their own.
+  std::erase_if(listeners_, [&](const std::shared_ptr<listener>& l) {
+    for (const auto& s : global.stats_sockets()) {
+      if (s.path() == l->path) return false;
+    }
+    boost::system::error_code ignored;
+    l->acceptor.close(ignored);
+    ::unlink(l->path.c_str());
+    l->path.clear();  // nothing left for the destructor to remove
+    return true;
+  });
+  for (const auto& s : global.stats_sockets()) {
+    auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                           [&](const auto& l) { return l->path == s.path(); });
+    if (it == listeners_.end()) {
+      open_one(s, errors);
       continue;
     }
-    boost::asio::co_spawn(io_, serve(std::move(socket), l.lvl), boost::asio::detached);
+    (*it)->lvl = s.level() == "user"       ? level::user
+                 : s.level() == "operator" ? level::operator_
+                                           : level::admin;
+    ::chmod(s.path().c_str(), static_cast<mode_t>(s.mode()));
+  }
+  for (const auto& e : errors) std::cerr << "sluice: " << e << "\n";
+}
+
+awaitable<void> server::accept_loop(std::shared_ptr<listener> l) {
+  for (;;) {
+    auto [ec, socket] = co_await l->acceptor.async_accept(use_result);
+    if (ec) {
+      if (!l->acceptor.is_open() || ec == boost::asio::error::operation_aborted) co_return;
+      continue;
+    }
+    boost::asio::co_spawn(io_, serve(std::move(socket), l->lvl), boost::asio::detached);
   }
 }
 

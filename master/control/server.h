@@ -23,11 +23,17 @@ class server {
   // Opens every `stats socket` of the global section. False (with reasons) on failure.
   bool listen(const sluice::config::Global& global, std::vector<std::string>& errors);
 
+  // After a reload: opens the sockets the new config adds, closes those it drops, and
+  // applies a changed mode or level to those it keeps. Problems are logged; the sockets
+  // that work keep working.
+  void reconfigure(const sluice::config::Global& global);
+
  private:
   enum class level { user, operator_, admin };
   struct listener;
 
-  sluice::worker::awaitable<void> accept_loop(listener& l);
+  sluice::worker::awaitable<void> accept_loop(std::shared_ptr<listener> l);
+  bool open_one(const sluice::config::StatsSocket& s, std::vector<std::string>& errors);
   sluice::worker::awaitable<void> serve(boost::asio::local::stream_protocol::socket socket,
                                         level lvl);
   sluice::worker::awaitable<sluice::control::Response> handle(const sluice::control::Request& req,
@@ -38,7 +44,8 @@ class server {
 
   boost::asio::io_context& io_;
   supervisor& sup_;
-  std::vector<std::unique_ptr<listener>> listeners_;
+  // Shared with their accept loops, which outlive a listener closed by a reload.
+  std::vector<std::shared_ptr<listener>> listeners_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

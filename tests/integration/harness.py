@@ -73,12 +73,12 @@ def port_open(port):
 class Sluice:
     """A running `sluice -f CONFIG`, stopped (SIGTERM) at the end of the test."""
 
-    def __init__(self, test, config_text, ports):
+    def __init__(self, test, config_text, ports, binary=None):
         self.path = test.write("sluice.cfg", config_text)
         # O_APPEND: the child shares this file description, and the test seeks it to read;
         # without append mode a child's write could land on (and erase) earlier lines.
         self.log = open(os.path.join(test.dir, "sluice.log"), "a+")
-        self.proc = subprocess.Popen([SLUICE, "-f", self.path], stdout=self.log,
+        self.proc = subprocess.Popen([binary or SLUICE, "-f", self.path], stdout=self.log,
                                      stderr=subprocess.STDOUT)
         test.addCleanup(self.stop)
         self.wait_generation(1)

@@ -125,6 +125,28 @@ backend pool
         self.assertIn("last_reload: failed:", out)
         self.assertEqual(set(self.answers()), {b"a", b"b"})
 
+    def test_stats_sockets_follow_the_config_on_reload(self):
+        s = self.start()
+        new_sock = os.path.join(self.dir, "new.sock")
+        # user.sock becomes admin, sluice.sock goes away, new.sock appears (mode 660).
+        text = self.cfg().replace(f"    stats socket {self.sock} mode 600 level admin\n", "")
+        text = text.replace(f"stats socket {self.user_sock} level user",
+                            f"stats socket {self.user_sock} level admin\n"
+                            f"    stats socket {new_sock} mode 660 level operator")
+        with open(s.path, "w") as f:
+            f.write(text)
+        code, out, err = self.ctl("reload")
+        self.assertEqual(code, 0, out + err)
+        wait_for(lambda: os.path.exists(new_sock), what="the new stats socket")
+        self.assertFalse(os.path.exists(self.sock))
+        self.assertEqual(os.stat(new_sock).st_mode & 0o777, 0o660)
+        code, out, err = self.ctl("show", "info", sock=new_sock)
+        self.assertEqual(code, 0, err)
+        # The kept socket now has the admin level: it may reload.
+        code, out, err = self.ctl("reload", sock=self.user_sock)
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("generation 3 serving", out)
+
     def test_admin_state_survives_a_reload_and_a_renamed_server_starts_fresh(self):
         s = self.start()
         self.assertEqual(self.ctl("set", "server", "pool/a", "state", "maint")[0], 0)

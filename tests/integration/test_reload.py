@@ -216,5 +216,36 @@ class ReloadTest(TempDirTest):
         wait_for(refused, what="the removed bind to refuse connections")
 
 
+class UpgradeTest(TempDirTest):
+    def test_a_reload_after_an_upgrade_runs_the_binary_on_disk(self):
+        """The new generation's compiler and processes are the file now at the master's
+        path (a package upgrade replaces it), not the one the master started from."""
+        import os
+        import shutil
+        from harness import SLUICE
+        a = TcpBackend(self, letter_handler(b"A"))
+        front, echo_front = free_port(), free_port()
+        installed = os.path.join(self.dir, "bin", "sluice")
+        os.makedirs(os.path.dirname(installed))
+        shutil.copy(SLUICE, installed)
+        s = Sluice(self, config(front, echo_front, a.port, a.port), [front, echo_front],
+                   binary=installed)
+        # The "upgrade": a new file at the same path, which records how it is run.
+        marker = os.path.join(self.dir, "runs.log")
+        upgraded = installed + ".new"
+        with open(upgraded, "w") as f:
+            f.write(f'#!/bin/sh\necho "$@" >> {marker}\nexec {SLUICE} "$@"\n')
+        os.chmod(upgraded, 0o755)
+        os.rename(upgraded, installed)
+        s.proc.send_signal(signal.SIGHUP)
+        s.wait_generation(2)
+        with open(marker) as f:
+            runs = f.read()
+        self.assertIn("--role=compile", runs)
+        self.assertIn("--role=worker", runs)
+        with socket.create_connection(("127.0.0.1", front), timeout=10) as c:
+            self.assertEqual(recv_all(c), b"A")
+
+
 if __name__ == "__main__":
     unittest.main()
