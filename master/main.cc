@@ -31,86 +31,96 @@ void print_diagnostics(const config::diagnostics& diag, bool quiet) {
   }
 }
 
-int run_worker(const cli_options& opts) {
-  set_proc_title("sluice: worker " + std::to_string(opts.slot + 1) + " (gen " +
-                 std::to_string(opts.generation) + ")");
-  sluice::config::Config cfg;
-  if (!read_config_snapshot(opts.config_fd, cfg)) {
-    std::cerr << "sluice: worker " << opts.slot + 1 << ": cannot read the configuration\n";
-    return 3;
-  }
-  ::close(opts.config_fd);
-  sluice::health::shm_segment segment;
+// What every child maps: the server table and the counters (each valid() when given and
+// of this build's layout).
+struct shared_tables {
+  sluice::health::shm_segment table_segment;
   sluice::health::table table;
-  if (opts.table_fd >= 0) {
-    segment = sluice::health::shm_segment::attach(opts.table_fd);
-    table = sluice::health::table::attach(segment.memory(), segment.size());
-    if (!table.valid()) {
-      std::cerr << "sluice: worker " << opts.slot + 1 << ": the shared server table is missing "
-                << "or of another version\n";
-      return 3;
-    }
-  }
   sluice::health::shm_segment counter_segment;
   sluice::stats::counter_table counters;
-  if (opts.counters_fd >= 0) {
-    counter_segment = sluice::health::shm_segment::attach(opts.counters_fd);
-    counters =
-        sluice::stats::counter_table::attach(counter_segment.memory(), counter_segment.size());
-    if (!counters.valid()) {
-      std::cerr << "sluice: worker " << opts.slot + 1 << ": the shared counters are missing "
-                << "or of another version\n";
-      return 3;
+};
+
+// The start every child shares: its title, its config snapshot, the shared tables. False
+// (having said why, as `who`) when the snapshot cannot be read or a given table does not
+// match this build.
+bool start_child(const cli_options& opts, const std::string& who, sluice::config::Config& cfg,
+                 shared_tables& shared) {
+  set_proc_title("sluice: " + who + " (gen " + std::to_string(opts.generation) + ")");
+  if (!read_config_snapshot(opts.config_fd, cfg)) {
+    std::cerr << "sluice: " << who << ": cannot read the configuration\n";
+    return false;
+  }
+  ::close(opts.config_fd);
+  if (opts.table_fd >= 0) {
+    shared.table_segment = sluice::health::shm_segment::attach(opts.table_fd);
+    shared.table =
+        sluice::health::table::attach(shared.table_segment.memory(), shared.table_segment.size());
+    if (!shared.table.valid()) {
+      std::cerr << "sluice: " << who << ": the shared server table is missing or of another "
+                << "version\n";
+      return false;
     }
   }
-  sluice::worker::runtime rt(cfg, table.valid() ? &table : nullptr, opts.slot);
-  if (counters.valid() && opts.counters_slot >= 0) {
-    rt.count_in(&counters, static_cast<uint32_t>(opts.counters_slot));
+  if (opts.counters_fd >= 0) {
+    shared.counter_segment = sluice::health::shm_segment::attach(opts.counters_fd);
+    shared.counters = sluice::stats::counter_table::attach(shared.counter_segment.memory(),
+                                                           shared.counter_segment.size());
+    if (!shared.counters.valid()) {
+      std::cerr << "sluice: " << who << ": the shared counters are missing or of another "
+                << "version\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Tells the master this child is ready (a worker: it accepts, so the previous generation
+// may retire).
+void report_ready(const cli_options& opts) {
+  if (opts.ready_fd < 0) return;
+  char ready = 'R';
+  [[maybe_unused]] ssize_t n = ::write(opts.ready_fd, &ready, 1);
+  ::close(opts.ready_fd);
+}
+
+std::vector<sluice::worker::inherited_listener> inherited_sockets(const cli_options& opts) {
+  std::vector<sluice::worker::inherited_listener> out;
+  for (auto [spec, fd] : opts.listen_fds) out.push_back({spec, fd});
+  return out;
+}
+
+int run_worker(const cli_options& opts) {
+  const std::string who = "worker " + std::to_string(opts.slot + 1);
+  sluice::config::Config cfg;
+  shared_tables shared;
+  if (!start_child(opts, who, cfg, shared)) return 3;
+  sluice::worker::runtime rt(cfg, shared.table.valid() ? &shared.table : nullptr, opts.slot);
+  if (shared.counters.valid() && opts.counters_slot >= 0) {
+    rt.count_in(&shared.counters, static_cast<uint32_t>(opts.counters_slot));
   }
   std::vector<std::string> errors;
-  std::vector<sluice::worker::inherited_listener> inherited;
-  for (auto [spec, fd] : opts.listen_fds) inherited.push_back({spec, fd});
   // The master hands every socket this worker serves; it never opens one itself.
-  if (!rt.start(errors, inherited, false)) {
-    for (const auto& e : errors)
-      std::cerr << "sluice: worker " << opts.slot + 1 << ": " << e << "\n";
+  if (!rt.start(errors, inherited_sockets(opts), false)) {
+    for (const auto& e : errors) std::cerr << "sluice: " << who << ": " << e << "\n";
     return 3;
   }
-  if (opts.ready_fd >= 0) {
-    // Tells the master this worker accepts: it may now retire the previous generation.
-    char ready = 'R';
-    [[maybe_unused]] ssize_t n = ::write(opts.ready_fd, &ready, 1);
-    ::close(opts.ready_fd);
-  }
+  report_ready(opts);
   rt.run();
   return exit_ok;
 }
 
 int run_health(const cli_options& opts) {
-  set_proc_title("sluice: health (gen " + std::to_string(opts.generation) + ")");
   sluice::config::Config cfg;
-  if (!read_config_snapshot(opts.config_fd, cfg)) {
-    std::cerr << "sluice: health: cannot read the configuration\n";
+  shared_tables shared;
+  if (!start_child(opts, "health", cfg, shared)) return 3;
+  if (!shared.table.valid()) {
+    std::cerr << "sluice: health: no shared server table\n";
     return 3;
-  }
-  ::close(opts.config_fd);
-  auto segment = sluice::health::shm_segment::attach(opts.table_fd);
-  auto table = sluice::health::table::attach(segment.memory(), segment.size());
-  if (!table.valid()) {
-    std::cerr << "sluice: health: the shared server table is missing or of another version\n";
-    return 3;
-  }
-  sluice::health::shm_segment counter_segment;
-  sluice::stats::counter_table counters;
-  if (opts.counters_fd >= 0) {
-    counter_segment = sluice::health::shm_segment::attach(opts.counters_fd);
-    counters =
-        sluice::stats::counter_table::attach(counter_segment.memory(), counter_segment.size());
   }
   boost::asio::io_context io(1);
-  sluice::health::checker checks(io, cfg, table);
-  if (counters.valid() && opts.counters_slot >= 0) {
-    checks.count_in(&counters, static_cast<uint32_t>(opts.counters_slot));
+  sluice::health::checker checks(io, cfg, shared.table);
+  if (shared.counters.valid() && opts.counters_slot >= 0) {
+    checks.count_in(&shared.counters, static_cast<uint32_t>(opts.counters_slot));
   }
   std::vector<std::string> errors;
   checks.start(errors);
@@ -121,49 +131,30 @@ int run_health(const cli_options& opts) {
     checks.stop();
     io.stop();
   });
-  if (opts.ready_fd >= 0) {
-    char ready = 'R';
-    [[maybe_unused]] ssize_t n = ::write(opts.ready_fd, &ready, 1);
-    ::close(opts.ready_fd);
-  }
+  report_ready(opts);
   io.run();
   return exit_ok;
 }
 
 int run_stats(const cli_options& opts) {
-  set_proc_title("sluice: stats (gen " + std::to_string(opts.generation) + ")");
   sluice::config::Config cfg;
-  if (!read_config_snapshot(opts.config_fd, cfg)) {
-    std::cerr << "sluice: stats: cannot read the configuration\n";
-    return 3;
-  }
-  ::close(opts.config_fd);
-  auto table_segment = sluice::health::shm_segment::attach(opts.table_fd);
-  auto table = sluice::health::table::attach(table_segment.memory(), table_segment.size());
-  auto counter_segment = sluice::health::shm_segment::attach(opts.counters_fd);
-  auto counters =
-      sluice::stats::counter_table::attach(counter_segment.memory(), counter_segment.size());
-  if (!table.valid() || !counters.valid()) {
-    std::cerr << "sluice: stats: the shared tables are missing or of another version\n";
+  shared_tables shared;
+  if (!start_child(opts, "stats", cfg, shared)) return 3;
+  if (!shared.table.valid() || !shared.counters.valid()) {
+    std::cerr << "sluice: stats: no shared tables\n";
     return 3;
   }
   boost::asio::io_context io(1);
-  sluice::stats::service service(io, cfg, counters, table);
+  sluice::stats::service service(io, cfg, shared.counters, shared.table);
   std::vector<std::string> errors;
-  std::vector<sluice::worker::inherited_listener> sockets;
-  for (auto [spec, fd] : opts.listen_fds) sockets.push_back({spec, fd});
-  if (!service.start(sockets, errors)) {
+  if (!service.start(inherited_sockets(opts), errors)) {
     for (const auto& e : errors) std::cerr << "sluice: stats: " << e << "\n";
     return 3;
   }
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.add(SIGQUIT);
   signals.async_wait([&io](const boost::system::error_code&, int) { io.stop(); });
-  if (opts.ready_fd >= 0) {
-    char ready = 'R';
-    [[maybe_unused]] ssize_t n = ::write(opts.ready_fd, &ready, 1);
-    ::close(opts.ready_fd);
-  }
+  report_ready(opts);
   io.run();
   return exit_ok;
 }

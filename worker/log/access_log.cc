@@ -73,6 +73,19 @@ int facility_code(const std::string& f) {
   return 16;
 }
 
+// The fields every format starts with: client, date, frontend, backend/server.
+void append_who(const log_record& r, std::string& out) {
+  append_ip(r.client, out);
+  out += ':' + std::to_string(r.client.port) + " [";
+  append_date(r.accepted, out);
+  out += "] ";
+  out += r.frontend;
+  out += ' ';
+  out += r.backend;
+  out += '/';
+  out += r.server;
+}
+
 }  // namespace
 
 std::string access_log::format_http(const log_record& r) {
@@ -88,15 +101,7 @@ std::string access_log::format_tcp(const log_record& r) {
 }
 
 void access_log::append_http(const log_record& r, std::string& out) {
-  append_ip(r.client, out);
-  out += ':' + std::to_string(r.client.port) + " [";
-  append_date(r.accepted, out);
-  out += "] ";
-  out += r.frontend;
-  out += ' ';
-  out += r.backend;
-  out += '/';
-  out += r.server;
+  append_who(r, out);
   out += ' ' + std::to_string(r.t_request) + '/' + std::to_string(r.t_queue) + '/' +
          std::to_string(r.t_connect) + '/' + std::to_string(r.t_response) + '/' +
          std::to_string(r.t_active);
@@ -111,15 +116,7 @@ void access_log::append_http(const log_record& r, std::string& out) {
 }
 
 void access_log::append_tcp(const log_record& r, std::string& out) {
-  append_ip(r.client, out);
-  out += ':' + std::to_string(r.client.port) + " [";
-  append_date(r.accepted, out);
-  out += "] ";
-  out += r.frontend;
-  out += ' ';
-  out += r.backend;
-  out += '/';
-  out += r.server;
+  append_who(r, out);
   out += ' ' + std::to_string(r.t_queue) + '/' + std::to_string(r.t_connect) + '/' +
          std::to_string(r.t_active);
   out += ' ' + std::to_string(r.bytes) + ' ';
@@ -221,16 +218,7 @@ void access_log::emit(const pb::Frontend& fe, const log_record& r) {
     append_tcp(r, line);
   } else {
     // Without a log option HAProxy logs only the connection: client, frontend.
-    line.clear();
-    append_ip(r.client, line);
-    line += ':' + std::to_string(r.client.port) + " [";
-    append_date(r.accepted, line);
-    line += "] ";
-    line += r.frontend;
-    line += ' ';
-    line += r.backend;
-    line += '/';
-    line += r.server;
+    append_who(r, line);
   }
   // 6 = info; HAProxy logs errors (5xx, aborts) at the same level unless told otherwise.
   for (size_t k : by_frontend_[i]) send(sinks_[k], line, 6);
