@@ -60,7 +60,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         server_sock_(client_.get_executor()),
         fe_(fe),
         ctx_(*fe.worker),
-        deadline_(client_.get_executor()),
+        deadline_(client_.get_executor(), clock::time_point::max()),
         chunk_(ctx_.bufsize) {
     fe_.conns++;
     count::add(fe_.counters, &stats::counter_block::sessions);
@@ -87,30 +87,32 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // -- deadlines ------------------------------------------------------------------------
   // One timer bounds whatever the session is waiting for; when it fires, pending I/O is
   // cancelled and `timed_out_` tells the waiting operation why.
+  // The deadline moves on every read and write; the timer does not follow it each time
+  // (that would be a timerfd syscall per operation). It only moves when the deadline comes
+  // earlier than where it is set; when it fires early, it is set again for the deadline.
   void arm(uint64_t ms) {
-    timed_out_ = false;
-    if (ms == 0) {
-      deadline_.expires_at(clock::time_point::max());
-    } else {
-      deadline_.expires_after(milliseconds(ms));
-    }
+    arm_until(ms == 0 ? clock::time_point::max() : clock::now() + milliseconds(ms));
   }
   void arm_until(clock::time_point t) {
     timed_out_ = false;
-    deadline_.expires_at(t);
+    deadline_at_ = t;
+    if (t < deadline_.expiry()) deadline_.expires_at(t);
   }
 
   awaitable<void> watch([[maybe_unused]] std::shared_ptr<http_session> self) {
     while (!closed_) {
       co_await deadline_.async_wait(use_result);
       if (closed_) break;
-      if (deadline_.expiry() <= clock::now()) {
+      const auto now = clock::now();
+      if (deadline_.expiry() > now) continue;  // moved earlier meanwhile: wait again
+      if (deadline_at_ <= now) {
         timed_out_ = true;
         error_code ignored;
         client_.cancel(ignored);
         server_sock_.cancel(ignored);
-        deadline_.expires_at(clock::time_point::max());
+        deadline_at_ = clock::time_point::max();
       }
+      deadline_.expires_at(deadline_at_);
     }
   }
 
@@ -837,6 +839,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   frontend_runtime& fe_;
   worker_context& ctx_;
   asio::steady_timer deadline_;
+  clock::time_point deadline_at_ = clock::time_point::max();  // what the timer stands for
   bool timed_out_ = false;
   bool closed_ = false;
   int tunnel_closed_ = 0;
