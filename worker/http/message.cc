@@ -120,6 +120,15 @@ header_field& header_list::fresh_field() {
 }
 
 void header_list::add(std::string_view name, std::string_view value) {
+  if (fields.size() == fields.capacity()) {
+    // Growing the list moves its fields, and `name` or `value` may be views of one of
+    // them: copy them first. Rare: a connection's lists keep their capacity.
+    std::string n(name), v(value);
+    header_field& f = fresh_field();
+    f.name.swap(n);
+    f.value.swap(v);
+    return;
+  }
   header_field& f = fresh_field();
   f.name.assign(name);
   f.value.assign(value);
