@@ -1,0 +1,562 @@
+#!/usr/bin/env python3
+"""Sluice against HAProxy and nginx, on one machine, in one run (issue 8).
+
+Usage (normally through tests/bench/run.sh, which installs the packages first):
+
+    python3 tests/bench/compare.py [--quick | --smoke] [--rounds N] [--duration S]
+        [--warmup S] [--connections N] [--scenarios a,b,...] [--proxies a,b,...]
+        [--no-syscalls] [--wait-quiet LOAD] [--wait-max S] [--out-dir DIR] [--doc FILE]
+        [--keep]
+
+What it runs, all on 127.0.0.1 with ports chosen at run time:
+
+  * an origin: nginx, one worker, serving /small (100 B) and /16k (16 KiB) with keep-alive;
+  * the proxies, each with one worker or thread, all forwarding to that origin:
+    Sluice (`workers 1`), HAProxy 2.6 (`nbthread 1`, `-db`), nginx (`worker_processes 1`);
+  * the load generator: wrk -t1.
+
+The proxy under test runs on CPU 1, wrk and the origin on CPU 0 (`taskset`). For each
+scenario every target (the origin directly, as the ceiling, then each proxy) is measured
+`--rounds` times, alternating (round r starts with a different target), each time after a
+warm-up run; the figures are the medians over the rounds, with the spread of req/s.
+
+Per measured run: wrk's requests/s and latency p50/p99 (--latency); the proxy's CPU time
+(utime + stime of its worker processes, from /proc/PID/stat) over the run divided by the
+requests wrk completed; the share of one core that this makes (is the proxy the
+bottleneck?); the worker's VmRSS after the run. Then, once per scenario and proxy,
+`strace -f -c` on the worker during a short run gives syscalls per request.
+
+Output: a markdown report (RESULTS/<date>.md), every run as a JSON line
+(RESULTS/<date>.jsonl), and with --doc the latest report between markers in that file.
+Every process started here is in its own process group and is stopped at the end, or on
+SIGINT/SIGTERM; the script then checks that none is left.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare_configs as cfg  # noqa: E402
+import compare_load as load  # noqa: E402
+import compare_report as report  # noqa: E402
+from compare_procs import (Processes, children, cmdline, cpu_busy_jiffies,  # noqa: E402
+                           cpu_ticks, free_ports, loadavg, rss_kib, tcp_out_segments)
+
+SOURCE_DIR = os.environ.get(
+    "SLUICE_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BIN_DIR = os.environ.get("SLUICE_BIN_DIR", os.path.join(SOURCE_DIR, "build", "bin"))
+SLUICE = os.path.join(BIN_DIR, "sluice")
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+STRACE = shutil.which("strace")
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PROXY_CPU = "1"
+LOAD_CPU = "0"
+
+SCENARIOS = [
+    {"name": "ka-100B", "kind": "http", "path": "/small", "close": False,
+     "title": "keep-alive, 100 B responses"},
+    {"name": "ka-16k", "kind": "http", "path": "/16k", "close": False,
+     "title": "keep-alive, 16 KiB responses"},
+    {"name": "close", "kind": "http", "path": "/small", "close": True,
+     "title": "a new connection per request (`Connection: close`), 100 B"},
+    {"name": "routing", "kind": "routing", "path": cfg.ROUTED_PATH, "close": False,
+     "direct_path": "/small",
+     "title": f"{cfg.ROUTES} ACLs + use_backend, set-header, replace-path, 100 B"},
+    {"name": "tcp", "kind": "tcp", "path": "/small", "close": False,
+     "title": "mode tcp passthrough, keep-alive HTTP inside, 100 B"},
+]
+PROXIES = ["sluice", "haproxy", "nginx"]
+
+
+def machine(sluice):
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1])
+
+    def version(argv):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            first = (out.stdout + out.stderr).strip().splitlines()[0]
+            return first.split(" Copyright")[0].split(" - https://")[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return "unknown"
+
+    with open(sluice, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    built = datetime.datetime.fromtimestamp(os.path.getmtime(SLUICE)).isoformat(
+        timespec="minutes")
+    return {
+        "sluice_binary": f"{SLUICE} (sha256 {digest}..., modified {built})",
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "mem_gib": round(mem / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "sluice": version([sluice, "--version"]),
+        "haproxy": version([HAPROXY, "-v"]),
+        "nginx": version([NGINX, "-v"]),
+        "wrk": version([WRK, "-v"]),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Ports and readiness.
+
+def http_get(port, path, timeout=2.0):
+    """One GET on a fresh connection: (status, headers dict, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode(errors="replace").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+def wait_ready(port, path, proc, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode} before answering")
+        try:
+            status, _, _ = http_get(port, path, timeout=1.0)
+            if status == 200:
+                return
+            last = f"status {status}"
+        except (OSError, ValueError, IndexError) as e:
+            last = str(e)
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not answer 200 on port {port}{path} in {timeout:.0f} s "
+                       f"({last})")
+
+
+def check_answer(port, scenario, what):
+    """The proxy returns the expected body (and, for routing, the rewritten request)."""
+    status, headers, body = http_get(port, target_path(scenario, what))
+    expected = cfg.LARGE_BYTES if scenario["path"].endswith("16k") else cfg.SMALL_BYTES
+    problems = []
+    if status != 200:
+        problems.append(f"status {status}")
+    if len(body) != expected:
+        problems.append(f"body {len(body)} bytes, expected {expected}")
+    if scenario["kind"] == "routing" and what != "direct":
+        want = f"be{cfg.ROUTES - 1}"
+        if headers.get("x-seen-backend") != want or headers.get("x-seen-bench") != "routed":
+            problems.append(f"origin saw X-Backend={headers.get('x-seen-backend')!r} "
+                            f"X-Bench={headers.get('x-seen-bench')!r}, expected {want!r}, "
+                            f"'routed'")
+    if problems:
+        raise RuntimeError(f"{what}, scenario {scenario['name']}: " + "; ".join(problems))
+
+
+def target_path(scenario, target_name):
+    """The routing scenario's path exists on the origin only once a proxy rewrote it: the
+    ceiling run asks the origin for the rewritten path."""
+    if target_name == "direct":
+        return scenario.get("direct_path", scenario["path"])
+    return scenario["path"]
+
+
+def run_wrk(target, scenario, connections, seconds):
+    return load.run_wrk(WRK, LOAD_CPU, target.port, target_path(scenario, target.name),
+                        connections, seconds, close=scenario["close"])
+
+
+# ---------------------------------------------------------------------------------------
+# The targets.
+
+class Target:
+    """One thing wrk can be pointed at: the origin itself, or a proxy in front of it."""
+
+    def __init__(self, name, port, proc=None, find_workers=None):
+        self.name = name
+        self.port = port
+        self.proc = proc
+        self.find_workers = find_workers
+
+    def workers(self):
+        if self.find_workers is None:
+            return []
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited during the run (status "
+                               f"{self.proc.returncode}); its log is in the run folder")
+        pids = self.find_workers()
+        if not pids:
+            raise RuntimeError(f"{self.name}: no worker process (did one exit or restart?); "
+                               f"its log is in the run folder")
+        return pids
+
+
+def start_origin(procs, work, port):
+    prefix = os.path.join(work, "origin")
+    os.makedirs(prefix, exist_ok=True)
+    www = os.path.join(work, "www")
+    cfg.origin_files(www)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(cfg.origin_nginx(prefix, port, www))
+    proc = procs.start("origin nginx", [NGINX, "-p", prefix, "-c", conf, "-e",
+                                        os.path.join(prefix, "error.log")],
+                       os.path.join(prefix, "stdout.log"), LOAD_CPU)
+    wait_ready(port, "/small", proc, "the origin (nginx)")
+    return Target("direct", port, proc)
+
+
+def start_proxy(procs, work, name, scenario, port, origin_port, sluice):
+    folder = os.path.join(work, f"{scenario['name']}-{name}")
+    os.makedirs(folder, exist_ok=True)
+    log = os.path.join(folder, "output.log")
+    shared = cfg.haproxy_lang(scenario, port, origin_port)
+    if name == "sluice":
+        conf = os.path.join(folder, "sluice.cfg")
+        with open(conf, "w") as f:
+            f.write(cfg.for_sluice(shared))
+        proc = procs.start(name, [sluice, "-f", conf], log, PROXY_CPU)
+
+        def find():
+            return [p for p in children(proc.pid) if cmdline(p).startswith("sluice: worker")]
+    elif name == "haproxy":
+        conf = os.path.join(folder, "haproxy.cfg")
+        with open(conf, "w") as f:
+            f.write(cfg.for_haproxy(shared))
+        proc = procs.start(name, [HAPROXY, "-db", "-f", conf], log, PROXY_CPU)
+
+        def find():
+            return [proc.pid]
+    else:
+        conf = os.path.join(folder, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(cfg.nginx_proxy(scenario, folder, port, origin_port))
+        proc = procs.start(name, [NGINX, "-p", folder, "-c", conf, "-e",
+                                  os.path.join(folder, "error.log")], log, PROXY_CPU)
+
+        def find():
+            return [p for p in children(proc.pid)
+                    if cmdline(p).startswith("nginx: worker process")]
+    wait_ready(port, "/small", proc, name, timeout=15.0)
+    target = Target(name, port, proc, find)
+    deadline = time.monotonic() + 5
+    while not target.find_workers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    target.workers()
+    return target
+
+
+# ---------------------------------------------------------------------------------------
+# Measuring.
+
+def measure(target, scenario, args):
+    """One warm-up run, then one measured run of `target` in `scenario`."""
+    if args.warmup > 0:
+        run_wrk(target, scenario, args.connections, args.warmup)
+    pids = target.workers()
+    busy0 = cpu_busy_jiffies(PROXY_CPU)
+    load0 = cpu_busy_jiffies(LOAD_CPU)
+    ticks0 = cpu_ticks(pids) if pids else (0, 0)
+    segments0 = tcp_out_segments()
+    began = time.monotonic()
+    result, raw = run_wrk(target, scenario, args.connections, args.duration)
+    wall = time.monotonic() - began
+    segments1 = tcp_out_segments()
+    ticks1 = cpu_ticks(pids) if pids else (0, 0)
+    busy1 = cpu_busy_jiffies(PROXY_CPU)
+    load1 = cpu_busy_jiffies(LOAD_CPU)
+    result.update({"scenario": scenario["name"], "target": target.name, "wall_s": wall,
+                   "tcp_segments": (segments1 - segments0) / max(result["requests"], 1)})
+    if pids:
+        user = (ticks1[0] - ticks0[0]) / CLK_TCK
+        system = (ticks1[1] - ticks0[1]) / CLK_TCK
+        requests = max(result["requests"], 1)
+        result.update({
+            "cpu_user_us": user / requests * 1e6,
+            "cpu_sys_us": system / requests * 1e6,
+            "cpu_us": (user + system) / requests * 1e6,
+            "proxy_core_pct": (user + system) / wall * 100,
+            "rss_kib": rss_kib(pids),
+            "hwm_kib": rss_kib(pids, "VmHWM"),
+            "workers": len(pids),
+        })
+    total = busy1[1] - busy0[1]
+    result["cpu1_busy_pct"] = (busy1[0] - busy0[0]) / total * 100 if total else None
+    total = load1[1] - load0[1]
+    result["cpu0_busy_pct"] = (load1[0] - load0[0]) / total * 100 if total else None
+    return result, raw
+
+
+def strace_counts(target, scenario, args, folder):
+    """Syscalls of the worker(s) while wrk runs `args.strace_seconds`: (total, per-name)."""
+    pids = target.workers()
+    out = os.path.join(folder, f"strace-{scenario['name']}-{target.name}.txt")
+    err = os.path.join(folder, f"strace-{scenario['name']}-{target.name}.err")
+    argv = [STRACE, "-f", "-c", "-o", out]
+    for pid in pids:
+        argv += ["-p", str(pid)]
+    with open(err, "wb") as errf:
+        tracer = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errf,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with open(err, errors="replace") as f:
+                if f.read().count("attached") >= len(pids):
+                    break
+            if tracer.poll() is not None:
+                raise RuntimeError(f"strace exited: {open(err).read().strip()}")
+            time.sleep(0.05)
+        result, _ = run_wrk(target, scenario, args.connections, args.strace_seconds)
+    finally:
+        if tracer.poll() is None:
+            tracer.send_signal(signal.SIGINT)
+        try:
+            tracer.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(tracer.pid, signal.SIGKILL)
+            tracer.wait()
+    calls, failed, total = load.parse_strace_summary(out)
+    requests = max(result["requests"], 1)
+    top = sorted(calls, key=lambda n: -calls[n])[:8]
+    return {"scenario": scenario["name"], "target": target.name,
+            "requests": result["requests"], "syscalls": total,
+            "per_request": total / requests,
+            "top": [(n, calls[n] / requests, failed.get(n, 0) / requests) for n in top]}
+
+
+def wait_quiet(limit, max_seconds):
+    """Waits until the 1-minute load average is below `limit`, at most `max_seconds`."""
+    began = time.monotonic()
+    while True:
+        load = float(loadavg().split()[0])
+        waited = time.monotonic() - began
+        if load < limit:
+            print(f"load average {loadavg()}: quiet enough (< {limit})", flush=True)
+            return True, waited
+        if waited >= max_seconds:
+            print(f"load average {loadavg()}: still >= {limit} after {waited:.0f} s; "
+                  f"measuring anyway", flush=True)
+            return False, waited
+        print(f"load average {loadavg()} (want < {limit}), waited {waited:.0f} s",
+              flush=True)
+        time.sleep(15)
+
+
+def run(args, procs, work):
+    # The proxies are restarted for each scenario: a copy keeps one binary for the whole
+    # run even if build/bin/sluice is rebuilt meanwhile (the master execs /proc/self/exe).
+    sluice = os.path.join(work, "sluice")
+    shutil.copy2(SLUICE, sluice)
+    info = {"machine": machine(sluice), "argv": args.command_line}
+    if args.wait_quiet:
+        quiet, waited = wait_quiet(args.wait_quiet, args.wait_max)
+        info["quiet_wait"] = {"limit": args.wait_quiet, "quiet": quiet, "waited_s": waited}
+    info["loadavg_before"] = loadavg()
+    info["started"] = datetime.datetime.now().isoformat(timespec="seconds")
+    info["settings"] = {k: getattr(args, k) for k in (
+        "rounds", "duration", "warmup", "connections", "strace_seconds")}
+    print(f"machine: {info['machine']['nproc']} CPUs, {info['machine']['cpu_model']}; "
+          f"load average {info['loadavg_before']}", flush=True)
+
+    origin_port, *ports = free_ports(1 + len(args.proxies))
+    origin = start_origin(procs, work, origin_port)
+    runs, syscalls, configs = [], [], {}
+    for scenario in args.scenarios:
+        targets = [origin]
+        started = []
+        for name, port in zip(args.proxies, ports):
+            target = start_proxy(procs, work, name, scenario, port, origin_port, sluice)
+            targets.append(target)
+            started.append(target)
+        for target in targets:
+            check_answer(target.port, scenario, target.name)
+        if scenario["kind"] in ("routing", "tcp") or scenario["name"] == "ka-100B":
+            configs[scenario["kind"]] = read_configs(work, scenario, started, origin_port)
+        print(f"\n== {scenario['name']}: {scenario['title']}", flush=True)
+        for r in range(args.rounds):
+            order = targets[r % len(targets):] + targets[:r % len(targets)]
+            for target in order:
+                result, raw = measure(target, scenario, args)
+                result["round"] = r + 1
+                runs.append(result)
+                with open(os.path.join(work, "wrk.log"), "a") as f:
+                    f.write(f"--- {scenario['name']} {target.name} round {r + 1}\n{raw}\n")
+                print("  " + report.run_line(result), flush=True)
+        if args.strace_seconds > 0 and STRACE:
+            for target in started:
+                counted = strace_counts(target, scenario, args, work)
+                syscalls.append(counted)
+                print(f"  strace {target.name}: {counted['per_request']:.2f} syscalls/request",
+                      flush=True)
+        for target in started:
+            procs.stop(target.proc)
+    info["loadavg_after"] = loadavg()
+    info["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    return info, runs, syscalls, configs
+
+
+def read_configs(work, scenario, targets, origin_port):
+    """{proxy: its configuration file}, with the run's folder and ports made generic."""
+    found = {}
+    for target in targets:
+        folder = os.path.join(work, f"{scenario['name']}-{target.name}")
+        for file in ("sluice.cfg", "haproxy.cfg", "nginx.conf"):
+            path = os.path.join(folder, file)
+            if os.path.exists(path):
+                with open(path) as f:
+                    found[target.name] = f.read().replace(work, "RUN_DIR").replace(
+                        f"127.0.0.1:{origin_port}", "127.0.0.1:ORIGIN_PORT").replace(
+                        f"127.0.0.1:{target.port}", "127.0.0.1:PORT")
+    return found
+
+
+# ---------------------------------------------------------------------------------------
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="1 round of 2 s runs (1 s warm-up, 1 s strace): to try the harness")
+    p.add_argument("--smoke", action="store_true",
+                   help="a few seconds: 1 round of 1 s runs, no warm-up, no strace, no "
+                        "report file; checks the harness works and every proxy answers")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    p.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each run")
+    p.add_argument("--strace-seconds", type=int, default=3,
+                   help="seconds of traced load per scenario and proxy (0: no strace)")
+    p.add_argument("--no-syscalls", action="store_true", help="same as --strace-seconds 0")
+    p.add_argument("--connections", type=int, default=50)
+    p.add_argument("--scenarios", default=",".join(s["name"] for s in SCENARIOS),
+                   help="comma-separated, from: " + ", ".join(s["name"] for s in SCENARIOS))
+    p.add_argument("--proxies", default=",".join(PROXIES))
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="LOAD",
+                   help="first wait until the 1-minute load average is below LOAD")
+    p.add_argument("--wait-max", type=float, default=600.0, metavar="S",
+                   help="longest wait for --wait-quiet; then measure anyway and say so")
+    p.add_argument("--out-dir", default=os.path.join(SOURCE_DIR, "tests", "bench", "results"))
+    p.add_argument("--doc", default=None, metavar="FILE",
+                   help="also put the report between the bench markers of FILE "
+                        "(docs/benchmarks.md)")
+    p.add_argument("--keep", action="store_true", help="keep the run's folder (configs, logs)")
+    args = p.parse_args(argv)
+    args.command_line = "tests/bench/run.sh " + " ".join(argv) if argv else "tests/bench/run.sh"
+    if args.quick:
+        args.rounds, args.duration, args.warmup, args.strace_seconds = 1, 2, 1, 1
+    if args.smoke:
+        args.rounds, args.duration, args.warmup, args.strace_seconds = 1, 1, 0, 0
+    if args.no_syscalls:
+        args.strace_seconds = 0
+    names = {s["name"]: s for s in SCENARIOS}
+    wanted = [n for n in args.scenarios.split(",") if n]
+    unknown = [n for n in wanted if n not in names]
+    if unknown:
+        p.error(f"unknown scenario {', '.join(unknown)}; known: {', '.join(names)}")
+    args.scenarios = [names[n] for n in wanted]
+    args.proxies = [n for n in args.proxies.split(",") if n]
+    if [n for n in args.proxies if n not in PROXIES]:
+        p.error(f"--proxies takes some of {', '.join(PROXIES)}")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    for tool in (SLUICE, HAPROXY, NGINX, WRK, shutil.which("taskset")):
+        if not tool or not os.access(tool, os.X_OK):
+            print(f"compare.py: missing {tool or 'taskset'} (tests/bench/run.sh installs the "
+                  f"packages; build sluice first)", file=sys.stderr)
+            return 1
+    if os.cpu_count() < 2:
+        print("compare.py: needs 2 CPUs (proxy on CPU 1, load on CPU 0)", file=sys.stderr)
+        return 1
+
+    procs = Processes()
+
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    work = tempfile.mkdtemp(prefix="sluice-bench-")
+    os.chmod(work, 0o755)  # nginx workers run as nobody and read the origin's files
+    status = 0
+    try:
+        info, runs, syscalls, configs = run(args, procs, work)
+        text = report.markdown(info, runs, syscalls, configs, args)
+        print("\n" + report.summary(info, runs, syscalls, args))
+        if not args.smoke:
+            os.makedirs(args.out_dir, exist_ok=True)
+            stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
+            md = os.path.join(args.out_dir, f"{stamp}.md")
+            with open(md, "w") as f:
+                f.write(text)
+            with open(os.path.join(args.out_dir, f"{stamp}.jsonl"), "w") as f:
+                f.write(json.dumps({"info": info}) + "\n")
+                for line in runs + syscalls:
+                    f.write(json.dumps(line) + "\n")
+            print(f"\nreport: {md}")
+            if args.doc:
+                page = report.markdown(info, runs, syscalls, configs, args, full=False)
+                page = page.replace("results file of this run, under `tests/bench/results/`",
+                                    f"results file of this run, `tests/bench/results/"
+                                    f"{stamp}.md`")
+                report.update_doc(args.doc, page)
+                print(f"updated: {args.doc}")
+        failures = [r for r in runs if r["requests"] == 0]
+        if failures:
+            print(f"compare.py: {len(failures)} runs completed no request", file=sys.stderr)
+            status = 1
+    except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+        print(f"compare.py: {e}", file=sys.stderr)
+        print(f"compare.py: logs kept in {work}", file=sys.stderr)
+        args.keep = True
+        status = 1
+    except KeyboardInterrupt:
+        print("compare.py: interrupted", file=sys.stderr)
+        status = 130
+    except SystemExit as e:
+        print("compare.py: stopped by a signal, cleaning up", file=sys.stderr)
+        status = e.code
+    finally:
+        procs.stop_all()
+        left = procs.leftovers()
+        if left:
+            print(f"compare.py: processes left running: {left}", file=sys.stderr)
+            status = status or 1
+        if args.keep:
+            print(f"run folder: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

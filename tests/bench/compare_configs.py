@@ -1,0 +1,214 @@
+"""Configurations for tests/bench/compare.py: the nginx origin, and each proxy under test
+(Sluice, HAProxy, nginx) for each scenario.
+
+Sluice and HAProxy get the same file, written in HAProxy's language. The only lines that
+differ are the Sluice-only keywords, marked with SLUICE_ONLY at the end of the line here;
+they are removed from HAProxy's copy (HAProxy refuses `workers`). Sluice reads `nbthread 1`
+and ignores it with a warning. nginx gets the closest equivalent; what differs is listed
+in NGINX_DIFFERENCES and printed with the results.
+"""
+
+import os
+
+SLUICE_ONLY = "#SLUICE-ONLY"
+
+# The routing scenario: one ACL per backend, each backend rewrites the path and sets a
+# header. The benchmark requests the last route, so each proxy evaluates every ACL.
+ROUTES = 10
+ROUTED_PATH = f"/api{ROUTES - 1}/small"
+
+SMALL_BYTES = 100
+LARGE_BYTES = 16 * 1024
+
+NGINX_DIFFERENCES = [
+    "routing: nginx picks a `location` by longest prefix (a tree), where HAProxy and Sluice "
+    "evaluate the 10 `path_beg` ACLs in order; the rewrite is `rewrite ^/apiN/(.*)$ /$1 "
+    "break` and the headers `proxy_set_header`",
+    "nginx buffers upstream responses (`proxy_buffering on`, the default: 8 x 4 KiB plus "
+    "one 4 KiB header buffer), so a 16 KiB response is read whole before it is sent",
+    "nginx is given `proxy_http_version 1.1` and `proxy_set_header Connection \"\"`, "
+    "which its upstream keep-alive needs, and `Host $http_host` (HAProxy and Sluice pass "
+    "the client's Host on by themselves)",
+    "mode tcp: nginx's `stream` module (`libnginx-mod-stream`), `proxy_pass` to one "
+    "upstream",
+]
+
+
+def origin_files(www):
+    """Writes the origin's bodies: /small (100 B) and /16k (16 KiB)."""
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "small"), "wb") as f:
+        f.write((b"sluice-bench-small-body." * 5)[:SMALL_BYTES - 1] + b"\n")
+    with open(os.path.join(www, "16k"), "wb") as f:
+        f.write((b"0123456789abcdef" * (LARGE_BYTES // 16))[:LARGE_BYTES - 1] + b"\n")
+
+
+def _nginx_common(prefix):
+    # Everything nginx would otherwise write under /var goes under the run's folder.
+    return f"""daemon off;
+master_process on;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{
+    worker_connections 20000;
+}}
+"""
+
+
+def _nginx_http_common(prefix):
+    return f"""    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    keepalive_timeout 75s;
+    keepalive_requests 100000000;
+    tcp_nodelay on;
+"""
+
+
+def origin_nginx(prefix, port, www):
+    """The upstream every proxy forwards to: one nginx worker serving static files with
+    keep-alive. It echoes the X-Backend and X-Bench request headers back (as X-Seen-*) so
+    the harness can check the routing scenario's rewrites; nginx adds no header when the
+    value is empty, so the other scenarios get none."""
+    return _nginx_common(prefix) + f"""http {{
+{_nginx_http_common(prefix)}    default_type application/octet-stream;
+    sendfile on;
+    open_file_cache max=16 inactive=600s;
+    etag off;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        root {www};
+        location / {{
+            add_header X-Seen-Backend $http_x_backend;
+            add_header X-Seen-Bench $http_x_bench;
+        }}
+    }}
+}}
+"""
+
+
+# ---------------------------------------------------------------------------------------
+# HAProxy's language, for Sluice and HAProxy.
+
+def _haproxy_head(mode):
+    return f"""global
+    workers 1 {SLUICE_ONLY}
+    nbthread 1
+
+defaults
+    mode {mode}
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+"""
+
+
+def haproxy_lang(scenario, port, origin_port):
+    """The configuration for `scenario` (its `kind`: http, routing or tcp), with the
+    Sluice-only lines still marked."""
+    kind = scenario["kind"]
+    if kind == "tcp":
+        return _haproxy_head("tcp") + f"""
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend be
+
+backend be
+    server origin 127.0.0.1:{origin_port}
+"""
+    head = _haproxy_head("http") + "    http-reuse always\n"
+    if kind == "http":
+        return head + f"""
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend be
+
+backend be
+    server origin 127.0.0.1:{origin_port}
+"""
+    lines = [head, "frontend fe", f"    bind 127.0.0.1:{port}"]
+    lines += [f"    acl route{i} path_beg /api{i}/" for i in range(ROUTES)]
+    lines.append("    http-request set-header X-Bench routed")
+    lines += [f"    use_backend be{i} if route{i}" for i in range(ROUTES)]
+    lines += ["    default_backend be_default", ""]
+    for i in range(ROUTES):
+        lines += [
+            f"backend be{i}",
+            f"    http-request set-header X-Backend be{i}",
+            f"    http-request replace-path ^/api{i}/(.*) /\\1",
+            f"    server origin 127.0.0.1:{origin_port}",
+            "",
+        ]
+    lines += ["backend be_default", f"    server origin 127.0.0.1:{origin_port}", ""]
+    return "\n".join(lines)
+
+
+def for_sluice(text):
+    return text.replace(" " + SLUICE_ONLY, "")
+
+
+def for_haproxy(text):
+    return "".join(line for line in text.splitlines(keepends=True) if SLUICE_ONLY not in line)
+
+
+# ---------------------------------------------------------------------------------------
+# nginx as the proxy under test.
+
+def _nginx_location(extra_headers=(), rewrite=None):
+    lines = ["proxy_pass http://origin;"]
+    # proxy_set_header in a location replaces every inherited one: repeat them all.
+    for name, value in (("Host", "$http_host"), ('Connection', '""')) + tuple(extra_headers):
+        lines.append(f"proxy_set_header {name} {value};")
+    if rewrite:
+        lines.insert(0, rewrite)
+    return "\n            ".join(lines)
+
+
+def nginx_proxy(scenario, prefix, port, origin_port):
+    kind = scenario["kind"]
+    if kind == "tcp":
+        return "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n" + _nginx_common(
+            prefix) + f"""stream {{
+    upstream origin {{
+        server 127.0.0.1:{origin_port};
+    }}
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        proxy_pass origin;
+        proxy_timeout 30s;
+    }}
+}}
+"""
+    locations = []
+    if kind == "http":
+        locations.append(f"""        location / {{
+            {_nginx_location()}
+        }}""")
+    else:
+        for i in range(ROUTES):
+            locations.append(f"""        location /api{i}/ {{
+            {_nginx_location((("X-Bench", "routed"), ("X-Backend", f"be{i}")),
+                             f"rewrite ^/api{i}/(.*)$ /$1 break;")}
+        }}""")
+        locations.append(f"""        location / {{
+            {_nginx_location((("X-Bench", "routed"),))}
+        }}""")
+    body = "\n".join(locations)
+    return _nginx_common(prefix) + f"""http {{
+{_nginx_http_common(prefix)}    proxy_http_version 1.1;
+    upstream origin {{
+        server 127.0.0.1:{origin_port};
+        keepalive 128;
+        keepalive_requests 100000000;
+        keepalive_timeout 60s;
+    }}
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+{body}
+    }}
+}}
+"""
