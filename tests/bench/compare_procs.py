@@ -54,8 +54,8 @@ class Processes:
         return [(name, pid) for name, proc in self.started for pid in group_members(proc.pid)]
 
 
-def group_members(pgid):
-    members = []
+def proc_stats():
+    """(pid, fields after "pid (comm) ") for every process: state, ppid, pgrp, ..."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -64,26 +64,15 @@ def group_members(pgid):
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        # After "pid (comm) ": state, ppid, pgrp.
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry))
-    return members
+        yield int(entry), stat[stat.rindex(")") + 2:].split()
+
+
+def group_members(pgid):
+    return [pid for pid, fields in proc_stats() if int(fields[2]) == pgid and fields[0] != "Z"]
 
 
 def children(pid):
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-            found.append(int(entry))
-    return found
+    return [child for child, fields in proc_stats() if int(fields[1]) == pid]
 
 
 def cmdline(pid):
