@@ -433,7 +433,18 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     auto mode = backend_->cfg->options().conn_mode();
     if (fe_.cfg->options().conn_mode() != pb::CONN_KEEP_ALIVE)
       mode = fe_.cfg->options().conn_mode();
-    if (mode != pb::CONN_KEEP_ALIVE && !req_.upgrade) req_.headers.set("Connection", "close");
+    if (!req_.upgrade) {
+      // Connection is hop-by-hop: a client closing its own connection says nothing about
+      // the server's, which stays open for the next request (keep-alive mode) or is told
+      // to close (server-close, close), as in HAProxy.
+      req_.headers.remove("connection");
+      req_.headers.remove("keep-alive");
+      if (mode != pb::CONN_KEEP_ALIVE) {
+        req_.headers.add("Connection", "close");
+      } else if (req_.version_minor == 0) {
+        req_.headers.add("Connection", "keep-alive");
+      }
+    }
     upstream_head_.clear();
     http::serialize(req_, upstream_head_);
   }
