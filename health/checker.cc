@@ -43,7 +43,8 @@ struct checker::target {
   std::vector<tcp::endpoint> endpoints;
   rise_fall rf;
   asio::steady_timer timer;
-  bool fast = false;  // passive checks asked for fastinter until the next success
+  bool fast = false;              // passive checks asked for fastinter until the next success
+  clock::time_point cycle_start;  // when the last check began: the next is due from there
   stats::counter_block* counters = nullptr;  // the server's, in the health process's slot
   clock::time_point last_check = clock::now();
 
@@ -144,9 +145,11 @@ worker::awaitable<void> checker::watch_traffic(std::shared_ptr<target> t) {
         break;
       default: break;
     }
-    // Every action also checks at fastinter from now on, until a check passes.
+    // Every action also checks at fastinter from now on, until a check passes: the next
+    // check is due fastinter after the last one began, if that is sooner.
     t->fast = true;
-    t->timer.cancel();
+    auto due = t->cycle_start + std::chrono::milliseconds(srv.fastinter_ms());
+    if (due < t->timer.expiry()) t->timer.expires_at(due);
   }
 }
 
@@ -160,7 +163,7 @@ worker::awaitable<void> checker::run(std::shared_ptr<target> t) {
     // The next check is due `inter` after this one started, not after it ended: otherwise
     // every interval grows by the check's own duration, and checks that end together
     // stay bunched together for good.
-    const auto cycle_start = clock::now();
+    t->cycle_start = clock::now();
     if (t->slot->admin.load() != static_cast<uint32_t>(admin_state::maint)) {
       bool ok = false;
       std::string reason;
@@ -181,9 +184,12 @@ worker::awaitable<void> checker::run(std::shared_ptr<target> t) {
       std::uniform_int_distribution<int64_t> jitter(-range, range);
       ms = static_cast<uint64_t>(std::max<int64_t>(1, static_cast<int64_t>(ms) + jitter(rng())));
     }
-    t->timer.expires_at(cycle_start + std::chrono::milliseconds(ms));
-    co_await t->timer.async_wait(use_result);
-    if (stopped_) co_return;
+    t->timer.expires_at(t->cycle_start + std::chrono::milliseconds(ms));
+    // Passive checks may bring the due time forward (to fastinter) while this waits.
+    do {
+      co_await t->timer.async_wait(use_result);
+      if (stopped_) co_return;
+    } while (clock::now() < t->timer.expiry());
   }
 }
 

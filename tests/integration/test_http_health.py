@@ -95,20 +95,30 @@ backend app
         bad = RecordingBackend(self, "bad", respond=lambda req: ok_response(
             "bad", status=b"200 OK" if req.target == "/health" else b"503 Busy"))
         good = RecordingBackend(self, "good")
-        port = free_port()
+        port, prom = free_port(), free_port()
         s = Sluice(self, HEAD.replace("workers 2", "workers 1") + f"""
 frontend fe
     bind 127.0.0.1:{port}
     default_backend app
+frontend prometheus
+    bind 127.0.0.1:{prom}
+    http-request use-service prometheus-exporter if {{ path /metrics }}
 backend app
     balance first
     option httpchk GET /health
     server bad 127.0.0.1:{bad.port} check inter 30s fall 2 observe layer7 error-limit 2 on-error fail-check
     server good 127.0.0.1:{good.port} check inter 30s
-""", [port])
+""", [port, prom])
+        # A server is only confirmed up (and then takes `fall` failures) after its first check.
+        checked = 'sluice_server_check_status{proxy="app",server="bad",state="L7OK"} 1'
+        wait_for(lambda: checked in get(prom, "/metrics").body.decode(), what="a first check")
         for _ in range(2):
             self.assertEqual(get(port).status, 503)
-        wait_for(lambda: bad.count() == 2, what="two errors")
+        errors = lambda: sum(1 for r in bad.requests if r.target != "/health")  # noqa: E731
+        wait_for(lambda: errors() == 2, what="two errors")
+        # The health process takes the two errors as one failed check before any more come.
+        failed = 'sluice_server_check_failures_total{proxy="app",server="bad"} 1'
+        wait_for(lambda: failed in get(prom, "/metrics").body.decode(), what="one failed check")
         # One failed check: still up (going down), still served by `bad` first.
         self.assertEqual(get(port).status, 503)
         self.assertNotIn("Server app/bad is DOWN", s.output())
