@@ -9,6 +9,7 @@
 #include "master/config/loader.h"
 #include "master/config/suggest.h"
 #include "master/config/units.h"
+#include "worker/route/fetches.h"
 
 namespace sluice::master::config {
 
@@ -16,66 +17,10 @@ namespace {
 
 namespace pb = sluice::config;
 
-enum class arg_rule { none, optional, required };
-enum class scope { connection, request, response };
-
-struct fetch_def {
-  std::string_view name;
-  pb::Fetch fetch;
-  pb::SampleType type;
-  arg_rule arg;
-  scope where;
-  bool http;  // needs an HTTP proxy
-};
-
-constexpr fetch_def fetches[] = {
-    {"hdr", pb::FETCH_REQ_HDR, pb::SAMPLE_STR, arg_rule::optional, scope::request, true},
-    {"req.hdr", pb::FETCH_REQ_HDR, pb::SAMPLE_STR, arg_rule::optional, scope::request, true},
-    {"req.fhdr", pb::FETCH_REQ_HDR, pb::SAMPLE_STR, arg_rule::required, scope::request, true},
-    {"path", pb::FETCH_PATH, pb::SAMPLE_STR, arg_rule::none, scope::request, true},
-    {"url", pb::FETCH_URL, pb::SAMPLE_STR, arg_rule::none, scope::request, true},
-    {"query", pb::FETCH_QUERY, pb::SAMPLE_STR, arg_rule::none, scope::request, true},
-    {"base", pb::FETCH_BASE, pb::SAMPLE_STR, arg_rule::none, scope::request, true},
-    {"url_param", pb::FETCH_URL_PARAM, pb::SAMPLE_STR, arg_rule::required, scope::request, true},
-    {"urlp", pb::FETCH_URL_PARAM, pb::SAMPLE_STR, arg_rule::required, scope::request, true},
-    {"method", pb::FETCH_METHOD, pb::SAMPLE_STR, arg_rule::none, scope::request, true},
-    {"req.ver", pb::FETCH_REQ_VER, pb::SAMPLE_STR, arg_rule::none, scope::request, true},
-    {"req_ver", pb::FETCH_REQ_VER, pb::SAMPLE_STR, arg_rule::none, scope::request, true},
-    {"res.ver", pb::FETCH_RES_VER, pb::SAMPLE_STR, arg_rule::none, scope::response, true},
-    {"resp_ver", pb::FETCH_RES_VER, pb::SAMPLE_STR, arg_rule::none, scope::response, true},
-    {"src", pb::FETCH_SRC, pb::SAMPLE_IP, arg_rule::none, scope::connection, false},
-    {"dst", pb::FETCH_DST, pb::SAMPLE_IP, arg_rule::none, scope::connection, false},
-    {"src_port", pb::FETCH_SRC_PORT, pb::SAMPLE_INT, arg_rule::none, scope::connection, false},
-    {"dst_port", pb::FETCH_DST_PORT, pb::SAMPLE_INT, arg_rule::none, scope::connection, false},
-    {"ssl_fc", pb::FETCH_SSL_FC, pb::SAMPLE_BOOL, arg_rule::none, scope::connection, false},
-    {"ssl_fc_sni", pb::FETCH_SSL_FC_SNI, pb::SAMPLE_STR, arg_rule::none, scope::connection, false},
-    {"res.hdr", pb::FETCH_RES_HDR, pb::SAMPLE_STR, arg_rule::optional, scope::response, true},
-    {"shdr", pb::FETCH_RES_HDR, pb::SAMPLE_STR, arg_rule::optional, scope::response, true},
-    {"res.fhdr", pb::FETCH_RES_HDR, pb::SAMPLE_STR, arg_rule::required, scope::response, true},
-    {"status", pb::FETCH_STATUS, pb::SAMPLE_INT, arg_rule::none, scope::response, true},
-    {"hdr_cnt", pb::FETCH_REQ_HDR_CNT, pb::SAMPLE_INT, arg_rule::optional, scope::request, true},
-    {"req.hdr_cnt", pb::FETCH_REQ_HDR_CNT, pb::SAMPLE_INT, arg_rule::optional, scope::request,
-     true},
-    {"hdr_val", pb::FETCH_REQ_HDR_VAL, pb::SAMPLE_INT, arg_rule::required, scope::request, true},
-    {"req.hdr_val", pb::FETCH_REQ_HDR_VAL, pb::SAMPLE_INT, arg_rule::required, scope::request,
-     true},
-    {"res.hdr_cnt", pb::FETCH_RES_HDR_CNT, pb::SAMPLE_INT, arg_rule::optional, scope::response,
-     true},
-    {"shdr_cnt", pb::FETCH_RES_HDR_CNT, pb::SAMPLE_INT, arg_rule::optional, scope::response, true},
-    {"req.len", pb::FETCH_REQ_LEN, pb::SAMPLE_INT, arg_rule::none, scope::request, false},
-    {"req_len", pb::FETCH_REQ_LEN, pb::SAMPLE_INT, arg_rule::none, scope::request, false},
-    {"always_true", pb::FETCH_ALWAYS_TRUE, pb::SAMPLE_BOOL, arg_rule::none, scope::connection,
-     false},
-    {"always_false", pb::FETCH_ALWAYS_FALSE, pb::SAMPLE_BOOL, arg_rule::none, scope::connection,
-     false},
-    {"req.proto_http", pb::FETCH_REQ_PROTO_HTTP, pb::SAMPLE_BOOL, arg_rule::none, scope::request,
-     false},
-    {"req_proto_http", pb::FETCH_REQ_PROTO_HTTP, pb::SAMPLE_BOOL, arg_rule::none, scope::request,
-     false},
-    {"nbsrv", pb::FETCH_NBSRV, pb::SAMPLE_INT, arg_rule::optional, scope::connection, false},
-    {"req.cook", pb::FETCH_REQ_COOK, pb::SAMPLE_STR, arg_rule::optional, scope::request, true},
-    {"cook", pb::FETCH_REQ_COOK, pb::SAMPLE_STR, arg_rule::optional, scope::request, true},
-};
+using worker::route::fetch_arg;
+using worker::route::fetch_def;
+using worker::route::fetch_scope;
+using worker::route::find_fetch;
 
 struct suffix_def {
   std::string_view suffix;
@@ -99,13 +44,6 @@ constexpr match_name match_names[] = {
     {"len", pb::MATCH_LEN}, {"dom", pb::MATCH_DOM}, {"dir", pb::MATCH_DIR},
     {"ip", pb::MATCH_IP},   {"int", pb::MATCH_INT}, {"bool", pb::MATCH_BOOL},
 };
-
-const fetch_def* find_fetch(std::string_view name) {
-  for (const auto& f : fetches) {
-    if (f.name == name) return &f;
-  }
-  return nullptr;
-}
 
 pb::Match default_match(pb::SampleType t) {
   switch (t) {
@@ -145,7 +83,7 @@ resolved_fetch resolve_fetch(std::string_view name) {
 
 std::vector<std::string_view> fetch_names() {
   std::vector<std::string_view> names;
-  for (const auto& f : fetches) names.push_back(f.name);
+  for (const auto& f : worker::route::fetch_catalogue()) names.push_back(f.name);
   for (auto n : {"path_beg", "path_end", "path_sub", "path_reg", "path_dir", "hdr_beg", "hdr_end",
                  "hdr_sub", "hdr_reg", "hdr_dom", "url_beg", "url_sub", "url_reg"}) {
     names.push_back(n);
@@ -281,13 +219,13 @@ bool parse_acl_term(const line_context& ctx, std::span<const std::string> words,
   pb::Sample& sample = *out.mutable_sample();
   sample.set_fetch(def.fetch);
   sample.set_type(def.type);
-  sample.set_response(def.where == scope::response);
-  sample.set_whole_field(name.find("fhdr") != std::string::npos);
-  if (has_args && def.arg == arg_rule::none) {
+  sample.set_response(def.scope == fetch_scope::response);
+  sample.set_whole_field(def.whole_field);
+  if (has_args && def.arg == fetch_arg::none) {
     ctx.error("fetch '" + name + "' takes no argument");
     return false;
   }
-  if ((!has_args || args.empty()) && def.arg == arg_rule::required) {
+  if ((!has_args || args.empty()) && def.arg == fetch_arg::required) {
     ctx.error("fetch '" + name + "' needs an argument, e.g. '" + name + "(name)'");
     return false;
   }
@@ -499,22 +437,14 @@ bool acl_is_response_only(const pb::Acl& acl) {
 
 bool acl_is_request_only(const pb::Acl& acl) {
   for (const auto& t : acl.terms()) {
-    const fetch_def* d = nullptr;
-    for (const auto& f : fetches) {
-      if (f.fetch == t.sample().fetch()) d = &f;
-    }
-    if (d == nullptr || d->where != scope::request) return false;
+    if (!worker::route::request_only(t.sample().fetch())) return false;
   }
   return acl.terms_size() > 0;
 }
 
 bool acl_needs_http(const pb::Acl& acl) {
   for (const auto& t : acl.terms()) {
-    const fetch_def* d = nullptr;
-    for (const auto& f : fetches) {
-      if (f.fetch == t.sample().fetch()) d = &f;
-    }
-    if (d != nullptr && d->http) return true;
+    if (worker::route::fetch_info(t.sample().fetch()).http) return true;
   }
   return false;
 }

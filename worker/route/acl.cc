@@ -49,19 +49,9 @@ bool in_range(const pb::IntRange& r, int64_t n) {
   return (!r.has_min() || n >= r.min()) && (!r.has_max() || n <= r.max());
 }
 
-// The IPv4 address an IPv4-mapped IPv6 address stands for, so `src 10.0.0.0/8` matches
-// a client seen on a dual-stack socket.
-peer unmap(const peer& p) {
-  static constexpr uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (!p.v6 || std::memcmp(p.addr.data(), prefix, 12) != 0) return p;
-  peer q;
-  std::memcpy(q.addr.data(), p.addr.data() + 12, 4);
-  q.port = p.port;
-  return q;
-}
-
+// An IPv4 network also matches a client seen as ::ffff:a.b.c.d on a dual-stack socket.
 bool net_contains(const pb::IpNet& net, const peer& raw) {
-  peer p = unmap(raw);
+  peer p = unmapped(raw);
   const std::string& a = net.address();
   if ((a.size() == 16) != p.v6) return false;
   uint32_t bits = net.prefix();
@@ -73,6 +63,13 @@ bool net_contains(const pb::IpNet& net, const peer& raw) {
 }
 
 }  // namespace
+
+bool in_networks(const google::protobuf::RepeatedPtrField<pb::IpNet>& nets, const peer& p) {
+  for (const auto& net : nets) {
+    if (net_contains(net, p)) return true;
+  }
+  return false;
+}
 
 bool value_matches(const pb::AclTerm& term, const std::vector<regex>& regexes,
                    const sample_value& v) {
@@ -98,10 +95,7 @@ bool value_matches(const pb::AclTerm& term, const std::vector<regex>& regexes,
       peer p = v.ip;
       if (v.type == pb::SAMPLE_STR && !parse_ip(v.str, p)) return false;
       if (v.type != pb::SAMPLE_STR && v.type != pb::SAMPLE_IP) return false;
-      for (const auto& net : term.nets()) {
-        if (net_contains(net, p)) return true;
-      }
-      return false;
+      return in_networks(term.nets(), p);
     }
     default: break;
   }

@@ -45,6 +45,10 @@ class acl_set {
   mutable std::string scratch_;
 };
 
+// Whether `p` is in one of `nets` (IPv4-mapped IPv6 addresses count as IPv4).
+bool in_networks(const google::protobuf::RepeatedPtrField<sluice::config::IpNet>& nets,
+                 const peer& p);
+
 // One value against one term's patterns (exposed for unit tests).
 bool value_matches(const sluice::config::AclTerm& term, const std::vector<regex>& regexes,
                    const sample_value& v);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "worker/route/fetches.h"
 #include "worker/route/sample.h"
 
 namespace sluice::worker::route {
@@ -10,48 +11,6 @@ namespace sluice::worker::route {
 namespace pb = sluice::config;
 
 namespace {
-
-struct sample_name {
-  std::string_view name;
-  pb::Fetch fetch;
-  pb::SampleType type;
-};
-
-constexpr sample_name sample_names[] = {
-    {"hdr", pb::FETCH_REQ_HDR, pb::SAMPLE_STR},
-    {"req.hdr", pb::FETCH_REQ_HDR, pb::SAMPLE_STR},
-    {"req.fhdr", pb::FETCH_REQ_HDR, pb::SAMPLE_STR},
-    {"res.hdr", pb::FETCH_RES_HDR, pb::SAMPLE_STR},
-    {"shdr", pb::FETCH_RES_HDR, pb::SAMPLE_STR},
-    {"res.fhdr", pb::FETCH_RES_HDR, pb::SAMPLE_STR},
-    {"path", pb::FETCH_PATH, pb::SAMPLE_STR},
-    {"url", pb::FETCH_URL, pb::SAMPLE_STR},
-    {"query", pb::FETCH_QUERY, pb::SAMPLE_STR},
-    {"base", pb::FETCH_BASE, pb::SAMPLE_STR},
-    {"url_param", pb::FETCH_URL_PARAM, pb::SAMPLE_STR},
-    {"urlp", pb::FETCH_URL_PARAM, pb::SAMPLE_STR},
-    {"method", pb::FETCH_METHOD, pb::SAMPLE_STR},
-    {"req.ver", pb::FETCH_REQ_VER, pb::SAMPLE_STR},
-    {"res.ver", pb::FETCH_RES_VER, pb::SAMPLE_STR},
-    {"status", pb::FETCH_STATUS, pb::SAMPLE_INT},
-    {"src", pb::FETCH_SRC, pb::SAMPLE_IP},
-    {"dst", pb::FETCH_DST, pb::SAMPLE_IP},
-    {"src_port", pb::FETCH_SRC_PORT, pb::SAMPLE_INT},
-    {"dst_port", pb::FETCH_DST_PORT, pb::SAMPLE_INT},
-    {"cook", pb::FETCH_REQ_COOK, pb::SAMPLE_STR},
-    {"req.cook", pb::FETCH_REQ_COOK, pb::SAMPLE_STR},
-    {"nbsrv", pb::FETCH_NBSRV, pb::SAMPLE_INT},
-    {"ssl_fc", pb::FETCH_SSL_FC, pb::SAMPLE_BOOL},
-    {"hdr_cnt", pb::FETCH_REQ_HDR_CNT, pb::SAMPLE_INT},
-    {"req.hdr_cnt", pb::FETCH_REQ_HDR_CNT, pb::SAMPLE_INT},
-    {"req.len", pb::FETCH_REQ_LEN, pb::SAMPLE_INT},
-};
-
-void append_ip(const peer& p, std::string& out) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  ::inet_ntop(p.v6 ? AF_INET6 : AF_INET, p.addr.data(), buf, sizeof buf);
-  out += buf;
-}
 
 void append_value(const sample_value& v, std::string& out) {
   switch (v.type) {
@@ -71,25 +30,22 @@ bool parse_sample_expr(std::string_view expr, pb::Sample& out) {
     name = expr.substr(0, open);
     args = expr.substr(open + 1, expr.size() - open - 2);
   }
-  for (const auto& s : sample_names) {
-    if (s.name != name) continue;
-    out.Clear();
-    out.set_fetch(s.fetch);
-    out.set_type(s.type);
-    size_t comma = args.find(',');
-    out.set_name(std::string(args.substr(0, comma)));
-    bool header = s.fetch == pb::FETCH_REQ_HDR || s.fetch == pb::FETCH_RES_HDR;
-    if (header) out.set_occurrence(-1);
-    out.set_whole_field(name.find("fhdr") != std::string_view::npos);
-    if (comma != std::string_view::npos) {
-      out.set_occurrence(static_cast<int32_t>(to_int(args.substr(comma + 1))));
-    }
-    if (header && name.find("fhdr") == std::string_view::npos && out.occurrence() == 0) {
-      out.set_occurrence(-1);
-    }
-    return true;
+  const fetch_def* def = find_fetch(name);
+  if (def == nullptr) return false;
+  out.Clear();
+  out.set_fetch(def->fetch);
+  out.set_type(def->type);
+  out.set_whole_field(def->whole_field);
+  size_t comma = args.find(',');
+  out.set_name(std::string(args.substr(0, comma)));
+  // As a sample (not an ACL), a header fetch gives its last occurrence unless told.
+  bool header = def->fetch == pb::FETCH_REQ_HDR || def->fetch == pb::FETCH_RES_HDR;
+  if (header) out.set_occurrence(-1);
+  if (comma != std::string_view::npos) {
+    out.set_occurrence(static_cast<int32_t>(to_int(args.substr(comma + 1))));
   }
-  return false;
+  if (header && !def->whole_field && out.occurrence() == 0) out.set_occurrence(-1);
+  return true;
 }
 
 format::format(std::string_view text) {
@@ -153,11 +109,28 @@ format::format(std::string_view text) {
            ((text[end] >= 'a' && text[end] <= 'z') || (text[end] >= 'A' && text[end] <= 'Z'))) {
       ++end;
     }
+    std::string_view name = text.substr(j, end - j);
+    i = end - 1;
+    // Constant for the worker's life: part of the literal text.
+    if (name == "pid" || name == "H") {
+      char host[256] = {};
+      if (name == "H") ::gethostname(host, sizeof host - 1);
+      if (p.quote) lit += '"';
+      lit += name == "pid" ? std::to_string(::getpid()) : std::string(host);
+      if (p.quote) lit += '"';
+      continue;
+    }
+    static constexpr std::pair<std::string_view, alias> names[] = {
+        {"ci", alias::client_ip},     {"cp", alias::client_port}, {"fi", alias::frontend_ip},
+        {"fp", alias::frontend_port}, {"f", alias::frontend},     {"ft", alias::frontend},
+        {"b", alias::backend},        {"s", alias::server},       {"HM", alias::method},
+        {"HU", alias::uri},           {"HP", alias::path},        {"HQ", alias::query}};
     p.k = kind::alias;
-    p.text = std::string(text.substr(j, end - j));
+    for (const auto& [n, a] : names) {
+      if (n == name) p.a = a;
+    }
     flush();
     parts_.push_back(std::move(p));
-    i = end - 1;
   }
   flush();
 }
@@ -176,40 +149,33 @@ void format::render(const txn& t, std::string& out) const {
         if (!values.empty()) append_value(values.back(), out);
         break;
       }
-      case kind::alias: {
-        const std::string& a = p.text;
-        if (a == "ci")
-          append_ip(t.src, out);
-        else if (a == "cp")
-          out += std::to_string(t.src.port);
-        else if (a == "fi")
-          append_ip(t.dst, out);
-        else if (a == "fp")
-          out += std::to_string(t.dst.port);
-        else if (a == "f" || a == "ft")
-          out += t.frontend_name;
-        else if (a == "b")
-          out += t.backend_name;
-        else if (a == "s")
-          out += t.server_name;
-        else if (a == "pid")
-          out += std::to_string(::getpid());
-        else if (a == "H") {
-          char host[256] = {};
-          ::gethostname(host, sizeof host - 1);
-          out += host;
-        } else if (a == "HM" && t.req != nullptr)
-          out += t.req->method;
-        else if (a == "HU" && t.req != nullptr)
-          out += t.req->target;
-        else if (a == "HP" && t.req != nullptr)
-          out += t.req->path();
-        else if (a == "HQ" && t.req != nullptr && t.req->has_query()) {
-          out += '?';
-          out += t.req->query();
+      case kind::alias:
+        switch (p.a) {
+          case alias::client_ip: append_ip(t.src, out); break;
+          case alias::client_port: out += std::to_string(t.src.port); break;
+          case alias::frontend_ip: append_ip(t.dst, out); break;
+          case alias::frontend_port: out += std::to_string(t.dst.port); break;
+          case alias::frontend: out += t.frontend_name; break;
+          case alias::backend: out += t.backend_name; break;
+          case alias::server: out += t.server_name; break;
+          case alias::method:
+            if (t.req != nullptr) out += t.req->method;
+            break;
+          case alias::uri:
+            if (t.req != nullptr) out += t.req->target;
+            break;
+          case alias::path:
+            if (t.req != nullptr) out += t.req->path();
+            break;
+          case alias::query:
+            if (t.req != nullptr && t.req->has_query()) {
+              out += '?';
+              out += t.req->query();
+            }
+            break;
+          case alias::unknown: break;
         }
         break;
-      }
     }
     for (conv c : p.convs) {
       for (size_t k = start; k < out.size(); ++k) {

@@ -30,9 +30,25 @@ class format {
  private:
   enum class kind { text, sample, alias };
   enum class conv { lower, upper };
+  // The aliases that vary per transaction; %pid and %H are constant and become text.
+  enum class alias {
+    client_ip,
+    client_port,
+    frontend_ip,
+    frontend_port,
+    frontend,
+    backend,
+    server,
+    method,
+    uri,
+    path,
+    query,
+    unknown
+  };
   struct part {
     kind k = kind::text;
-    std::string text;  // text: the literal; alias: its name
+    std::string text;  // kind::text: the literal
+    alias a = alias::unknown;
     sluice::config::Sample sample;
     std::vector<conv> convs;
     bool quote = false;  // %{+Q}

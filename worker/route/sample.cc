@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "worker/route/fetches.h"
+
 namespace sluice::worker::route {
 
 namespace pb = sluice::config;
@@ -99,6 +101,21 @@ int64_t to_int(std::string_view s) {
   return neg ? -n : n;
 }
 
+peer unmapped(const peer& p) {
+  static constexpr uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (!p.v6 || std::memcmp(p.addr.data(), prefix, 12) != 0) return p;
+  peer q;
+  std::memcpy(q.addr.data(), p.addr.data() + 12, 4);
+  q.port = p.port;
+  return q;
+}
+
+void append_ip(const peer& p, std::string& out) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(p.v6 ? AF_INET6 : AF_INET, p.addr.data(), buf, sizeof buf);
+  out += buf;
+}
+
 bool parse_ip(std::string_view text, peer& out) {
   char buf[64];
   if (text.size() >= sizeof buf) return false;
@@ -144,25 +161,6 @@ bool find_cookie(std::string_view header, std::string_view name, std::string_vie
     header.remove_prefix(semi + 1);
   }
   return false;
-}
-
-bool request_only(pb::Fetch f) {
-  switch (f) {
-    case pb::FETCH_REQ_HDR:
-    case pb::FETCH_PATH:
-    case pb::FETCH_URL:
-    case pb::FETCH_QUERY:
-    case pb::FETCH_URL_PARAM:
-    case pb::FETCH_METHOD:
-    case pb::FETCH_REQ_VER:
-    case pb::FETCH_BASE:
-    case pb::FETCH_REQ_HDR_CNT:
-    case pb::FETCH_REQ_HDR_VAL:
-    case pb::FETCH_REQ_LEN:
-    case pb::FETCH_REQ_COOK:
-    case pb::FETCH_REQ_PROTO_HTTP: return true;
-    default: return false;
-  }
 }
 
 void fetch(const pb::Sample& s, const txn& t, std::vector<sample_value>& out,

@@ -25,14 +25,18 @@ struct sample_value {
 void fetch(const sluice::config::Sample& s, const txn& t, std::vector<sample_value>& out,
            std::string& scratch);
 
-// Fetches that read the request: they yield nothing while a response is processed.
-bool request_only(sluice::config::Fetch f);
-
 // The value of url parameter `name` in `query` (first occurrence), if present.
 bool find_url_param(std::string_view query, std::string_view name, std::string_view& value);
 
 // A cookie's value from `Cookie` header values, if present.
 bool find_cookie(std::string_view cookie_header, std::string_view name, std::string_view& value);
+
+// The IPv4 address an IPv4-mapped IPv6 one stands for (::ffff:10.0.0.1 -> 10.0.0.1);
+// any other address unchanged.
+peer unmapped(const peer& p);
+
+// Appends the address of `p` as text (no port).
+void append_ip(const peer& p, std::string& out);
 
 // Parses a textual IPv4/IPv6 address.
 bool parse_ip(std::string_view text, peer& out);
