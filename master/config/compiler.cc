@@ -98,6 +98,7 @@ pb::Backend build_backend(const proxy_draft& p) {
   *be.mutable_options() = p.s.options;
   be.set_balance(p.s.balance);
   be.set_balance_arg(p.s.balance_arg);
+  be.set_balance_hdr_domain_only(p.s.balance_hdr_domain_only);
   be.set_random_draws(p.s.random_draws);
   be.set_hash_consistent(p.s.hash_consistent);
   be.set_hash_function(p.s.hash_function);

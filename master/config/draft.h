@@ -41,6 +41,7 @@ struct proxy_settings {
   uint32_t maxconn = 0;
   sluice::config::Balance balance = sluice::config::BALANCE_ROUNDROBIN;
   std::string balance_arg;
+  bool balance_hdr_domain_only = false;
   uint32_t random_draws = 2;
   bool balance_uri_whole = false;
   uint32_t balance_uri_depth = 0;

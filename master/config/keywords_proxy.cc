@@ -492,6 +492,7 @@ void kw_balance(const line_context& ctx) {
   auto& s = ctx.proxy().s;
   const std::string& a = w[1];
   s.balance_arg.clear();
+  s.balance_hdr_domain_only = false;
   auto no_more = [&](size_t from) { return ctx.expect_args(from, 0, 0, ""); };
   if (a == "roundrobin") {
     if (no_more(2)) s.balance = pb::BALANCE_ROUNDROBIN;
@@ -540,7 +541,7 @@ void kw_balance(const line_context& ctx) {
     if (w.size() > 2 && w[2] != "use_domain_only") {
       ctx.error("unexpected '" + w[2] + "' after 'balance " + a + "'");
     } else if (w.size() > 2) {
-      s.balance_arg += ",use_domain_only";
+      s.balance_hdr_domain_only = true;
     }
   } else if (a == "random" || (a.starts_with("random(") && a.ends_with(")"))) {
     s.balance = pb::BALANCE_RANDOM;

@@ -49,12 +49,20 @@ uint32_t backend_runtime::usable_servers() const {
   return cfg->options().allbackups() ? backup : std::min<uint32_t>(backup, 1);
 }
 
+int64_t proxies::nbsrv(std::string_view name, const backend_runtime* current) const {
+  const backend_runtime* be = name.empty() ? current : backend_named(name);
+  return be != nullptr ? static_cast<int64_t>(be->usable_servers()) : -1;
+}
+
 backend_runtime* choose_backend(const frontend_runtime& fe, const proxies& px, route::txn& t) {
   const auto& rules = *fe.rules;
-  for (const auto& ub : fe.cfg->use_backends()) {
+  for (int i = 0; i < fe.cfg->use_backends_size(); ++i) {
+    const auto& ub = fe.cfg->use_backends(i);
     if (!rules.acls.holds_if_present(ub.has_condition(), ub.condition(), t)) continue;
     if (!ub.dynamic_name().empty()) {
-      std::string name = route::format(ub.dynamic_name()).render(t);
+      thread_local std::string name;
+      name.clear();
+      fe.backend_names[static_cast<size_t>(i)].render(t, name);
       if (backend_runtime* be = px.backend_named(name)) return be;
       continue;
     }
@@ -64,7 +72,10 @@ backend_runtime* choose_backend(const frontend_runtime& fe, const proxies& px, r
 }
 
 void backend_runtime::release(size_t i) {
-  if (servers[i].active > 0) servers[i].active--;
+  if (servers[i].active > 0) {
+    servers[i].active--;
+    active--;
+  }
   if (!queue.empty()) {
     asio::steady_timer* first = queue.front();
     queue.erase(queue.begin());
@@ -110,6 +121,8 @@ proxies build_proxies(const sluice::config::Config& cfg, const health::table* ta
   for (const auto& fe : cfg.frontends()) {
     auto f = std::make_unique<frontend_runtime>();
     f->cfg = &fe;
+    f->index = p.frontends.size();
+    for (const auto& ub : fe.use_backends()) f->backend_names.emplace_back(ub.dynamic_name());
     if (fe.has_default_backend()) f->default_backend = p.backends[fe.default_backend()].get();
     f->rules = std::make_unique<proxy_rules>(fe.acls(), fe.http_request(), fe.legacy_request(),
                                              fe.http_response(), fe.legacy_response());

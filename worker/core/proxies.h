@@ -101,8 +101,12 @@ struct backend_runtime {
   uint32_t usable_servers() const;
   bool slowstart = false;  // some server ramps its weight up after coming back
   // Bookkeeping around a connection to server `i`, waking a queued request on release.
-  void acquire(size_t i) { servers[i].active++; }
+  void acquire(size_t i) {
+    servers[i].active++;
+    active++;
+  }
   void release(size_t i);
+  uint32_t active = 0;  // connections in flight to all servers (the sum of theirs)
 
  private:
   std::vector<balance::server_view> views_;
@@ -113,6 +117,9 @@ struct frontend_runtime {
   backend_runtime* default_backend = nullptr;
   session_tracker* sessions = nullptr;  // the worker's
   std::unique_ptr<proxy_rules> rules;
+  // One per use_backend line: the compiled name of a dynamic one (`%[...]`), else empty.
+  std::vector<route::format> backend_names;
+  size_t index = 0;  // in Config.frontends
   worker_context* worker = nullptr;
   uint32_t conns = 0;  // live client connections (for the log)
   stats::counter_block* counters = nullptr;
@@ -124,6 +131,8 @@ struct proxies {
   std::vector<std::unique_ptr<backend_runtime>> backends;
 
   backend_runtime* backend_named(std::string_view name) const;
+  // The `nbsrv` fetch: usable servers of backend `name` ("" = `current`), -1 if none such.
+  int64_t nbsrv(std::string_view name, const backend_runtime* current) const;
 };
 
 // The backend a transaction goes to: the first `use_backend` whose condition holds (a

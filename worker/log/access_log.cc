@@ -10,20 +10,18 @@
 #include <cstring>
 #include <ctime>
 
+#include "worker/route/sample.h"
+
 namespace sluice::worker {
 
 namespace pb = sluice::config;
 
 namespace {
 
+using route::append_ip;
+
 constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-void append_ip(const route::peer& p, std::string& out) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  ::inet_ntop(p.v6 ? AF_INET6 : AF_INET, p.addr.data(), buf, sizeof buf);
-  out += buf;
-}
 
 // %tr: 06/Feb/2009:12:14:14.655, local time.
 void append_date(std::chrono::system_clock::time_point t, std::string& out) {
@@ -87,18 +85,6 @@ void append_who(const log_record& r, std::string& out) {
 }
 
 }  // namespace
-
-std::string access_log::format_http(const log_record& r) {
-  std::string out;
-  append_http(r, out);
-  return out;
-}
-
-std::string access_log::format_tcp(const log_record& r) {
-  std::string out;
-  append_tcp(r, out);
-  return out;
-}
 
 void access_log::append_http(const log_record& r, std::string& out) {
   append_who(r, out);
@@ -193,22 +179,9 @@ access_log::~access_log() {
   }
 }
 
-size_t access_log::index_of(const pb::Frontend& fe) const {
-  // Protobuf keeps repeated messages in separate allocations: compare addresses.
-  for (int i = 0; i < cfg_.frontends_size(); ++i) {
-    if (&cfg_.frontends(i) == &fe) return static_cast<size_t>(i);
-  }
-  return by_frontend_.size();
-}
-
-bool access_log::enabled(const pb::Frontend& fe) const {
-  size_t i = index_of(fe);
-  return i < by_frontend_.size() && !by_frontend_[i].empty();
-}
-
-void access_log::emit(const pb::Frontend& fe, const log_record& r) {
-  size_t i = index_of(fe);
+void access_log::emit(size_t i, const log_record& r) {
   if (i >= by_frontend_.size() || by_frontend_[i].empty()) return;
+  const pb::Frontend& fe = cfg_.frontends(static_cast<int>(i));
   // One worker thread: the line's buffer is kept between requests.
   thread_local std::string line;
   line.clear();

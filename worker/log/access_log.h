@@ -43,13 +43,10 @@ class access_log {
   access_log(const access_log&) = delete;
   access_log& operator=(const access_log&) = delete;
 
-  // Whether anything is logged for this frontend at all (it has targets).
-  bool enabled(const sluice::config::Frontend& fe) const;
-  void emit(const sluice::config::Frontend& fe, const log_record& r);
+  // Logs `r` for frontend `index` (in Config.frontends) to its targets, if it has any.
+  void emit(size_t index, const log_record& r);
 
-  // The line without the syslog header (for tests and raw targets).
-  static std::string format_http(const log_record& r);
-  static std::string format_tcp(const log_record& r);
+  // The line without the syslog header.
   static void append_http(const log_record& r, std::string& out);
   static void append_tcp(const log_record& r, std::string& out);
 
@@ -59,7 +56,6 @@ class access_log {
     int fd = -1;
   };
   void send(const sink& s, std::string_view line, int severity);
-  size_t index_of(const sluice::config::Frontend& fe) const;
   std::vector<sink> sinks_;
   // For each frontend (by index), the sinks it writes to.
   std::vector<std::vector<size_t>> by_frontend_;

@@ -224,10 +224,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     t.req_len = req_len_;
     t.frontend_name = fe_.cfg->name();
     if (backend_ != nullptr) t.backend_name = backend_->cfg->name();
-    t.nbsrv = [this](std::string_view name) -> int64_t {
-      backend_runtime* be = name.empty() ? backend_ : ctx_.px->backend_named(name);
-      return be != nullptr ? static_cast<int64_t>(be->usable_servers()) : -1;
-    };
+    t.nbsrv = [this](std::string_view name) { return ctx_.px->nbsrv(name, backend_); };
     return t;
   }
 
@@ -287,15 +284,13 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     rec_.feconn = fe_.conns;
     rec_.actconn = static_cast<uint32_t>(fe_.sessions->live());
     if (backend_ != nullptr) {
-      uint32_t n = 0;
-      for (const auto& s : backend_->servers) n += s.active;
-      rec_.beconn = n;
+      rec_.beconn = backend_->active;
       rec_.backend_queue = static_cast<uint32_t>(backend_->queue.size());
       if (server_) rec_.srvconn = backend_->servers[*server_].active;
     }
     if (ctx_.log != nullptr) {
       bool null_conn = rec_.status < 0 && rec_.bytes == 0;
-      if (!(null_conn && fe_.cfg->options().dontlognull())) ctx_.log->emit(*fe_.cfg, rec_);
+      if (!(null_conn && fe_.cfg->options().dontlognull())) ctx_.log->emit(fe_.index, rec_);
     }
   }
 
@@ -369,27 +364,17 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     const pb::ForwardFor& fe_ff = fe_.cfg->options().forwardfor();
     const pb::ForwardFor& be_ff = backend_->cfg->options().forwardfor();
     if (!fe_ff.enabled() && !be_ff.enabled()) return;
-    route::sample_value v;
-    v.type = pb::SAMPLE_IP;
-    v.ip = src_;
     for (const pb::ForwardFor* ff : {&fe_ff, &be_ff}) {
-      if (!ff->enabled() || ff->except_size() == 0) continue;
-      pb::AclTerm except;
-      except.set_match(pb::MATCH_IP);
-      for (const auto& n : ff->except()) *except.add_nets() = n;
-      if (route::value_matches(except, {}, v)) return;
+      if (ff->enabled() && route::in_networks(ff->except(), src_)) return;
     }
     const pb::ForwardFor& ff = be_ff.enabled() ? be_ff : fe_ff;
-    std::string name = ff.header().empty() ? "X-Forwarded-For" : ff.header();
+    std::string_view name = ff.header().empty() ? "X-Forwarded-For" : ff.header();
     if (ff.if_none() && req_.headers.find(name) != http::header_list::npos) return;
-    error_code ec;
-    auto remote = client_.remote_endpoint(ec);
-    if (ec) return;
-    auto addr = remote.address();
-    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
-      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-    }
-    req_.headers.add(name, addr.to_string());
+    // The address read at accept, as IPv4 when the client came through a dual-stack socket.
+    thread_local std::string ip;
+    ip.clear();
+    route::append_ip(route::unmapped(src_), ip);
+    req_.headers.add(name, ip);
   }
 
   std::optional<std::string_view> hash_key() {
@@ -403,16 +388,10 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         return std::nullopt;
       }
       case pb::BALANCE_HDR: {
-        std::string_view name = be.balance_arg();
-        bool domain_only = false;
-        if (size_t comma = name.find(','); comma != std::string_view::npos) {
-          domain_only = name.substr(comma + 1) == "use_domain_only";
-          name = name.substr(0, comma);
-        }
-        const std::string* v = req_.headers.get(name);
+        const std::string* v = req_.headers.get(be.balance_arg());
         if (v == nullptr) return std::nullopt;
         std::string_view key = *v;
-        if (domain_only) {
+        if (be.balance_hdr_domain_only()) {
           // The two last labels of a host name (port removed): www.example.com -> example.com.
           key = key.substr(0, key.find(':'));
           size_t last = key.rfind('.');
@@ -466,6 +445,9 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     retry = false;
     http::request_context rc{req_.method == "HEAD", req_.method == "CONNECT"};
     const auto started = clock::now();
+    // `timeout server` bounds the whole head, interim responses included.
+    const auto deadline =
+        server_ms() != 0 ? started + milliseconds(server_ms()) : clock::time_point::max();
     for (;;) {
       if (!sin_.empty()) {
         auto r = http::parse_response(sin_, ctx_.limits, rc, res_);
@@ -492,14 +474,8 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
           co_return 0;
         }
       }
-      uint64_t limit = server_ms();
-      auto remaining = limit == 0 ? 0 : static_cast<int64_t>(limit) - since(started);
-      if (limit != 0 && remaining <= 0) {
-        terminate('s', 'H');
-        co_return 504;
-      }
-      io_end e =
-          co_await read_more(server_sock_, sin_, limit == 0 ? 0 : static_cast<uint64_t>(remaining));
+      arm_until(deadline);
+      io_end e = co_await read_more(server_sock_, sin_, 0, true);
       if (e == io_end::ok) continue;
       if (e == io_end::timeout) {
         terminate('s', 'H');

@@ -52,14 +52,19 @@ bool split_field(std::string_view line, http::header_field& f) {
   return !f.name.empty();
 }
 
-std::string start_line(const http::request& r) {
-  return r.method + " " + r.target + " HTTP/1." + std::to_string(r.version_minor);
+// The raw lines legacy rules see, written into a buffer kept between calls.
+void start_line(const http::request& r, std::string& out) {
+  out.assign(r.method).append(" ").append(r.target);
+  out.append(r.version_minor == 0 ? " HTTP/1.0" : " HTTP/1.1");
 }
 
-std::string start_line(const http::response& r) {
-  std::string s = "HTTP/1." + std::to_string(r.version_minor) + " " + std::to_string(r.status);
-  if (!r.reason.empty()) s += " " + r.reason;
-  return s;
+void start_line(const http::response& r, std::string& out) {
+  out.assign(r.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ").append(std::to_string(r.status));
+  if (!r.reason.empty()) out.append(" ").append(r.reason);
+}
+
+void field_line(const http::header_field& f, std::string& out) {
+  out.assign(f.name).append(": ").append(f.value);
 }
 
 // A rewritten start line is taken apart again; a line that no longer parses is left as
@@ -168,15 +173,18 @@ rule_list::rule_list(const google::protobuf::RepeatedPtrField<pb::HttpRule>& rul
                      const acl_set& acls)
     : acls_(&acls) {
   for (const auto& r : rules) {
-    compiled c{&r, std::nullopt,
+    compiled c{&r,
+               std::nullopt,
                format(r.action() == pb::ACTION_REDIRECT ? std::string_view(r.redirect().target())
                                                         : std::string_view(r.format())),
-               format(r.body_is_format() ? std::string_view(r.body()) : std::string_view())};
+               format(r.body_is_format() ? std::string_view(r.body()) : std::string_view()),
+               {}};
     if (!r.regex().empty()) {
       std::string why;
       // The compiler validated every regex; a failure here leaves the rule inert.
       c.re = regex::compile(r.regex(), r.ignore_case(), why);
     }
+    for (int i = 1; i < r.headers_size(); i += 2) c.header_values.emplace_back(r.headers(i));
     rules_.push_back(std::move(c));
   }
 }
@@ -213,8 +221,9 @@ rule_outcome rule_list::run(Message& m, txn& t, reply& out) const {
         } else if (r.action() == pb::ACTION_DENY) {
           out.error_page = true;
         }
-        for (int i = 0; i + 1 < r.headers_size(); i += 2) {
-          out.headers.emplace_back(r.headers(i), format(r.headers(i + 1)).render(t));
+        for (size_t i = 0; i < c.header_values.size(); ++i) {
+          out.headers.emplace_back(r.headers(static_cast<int>(2 * i)),
+                                   c.header_values[i].render(t));
         }
         return rule_outcome::reply;
       }
@@ -255,7 +264,8 @@ rule_outcome rule_list::run(Message& m, txn& t, reply& out) const {
       case pb::ACTION_LINE_ALLOW: {
         if (!c.re) break;
         const auto act = r.action();
-        std::string line = start_line(m);
+        thread_local std::string line;
+        start_line(m, line);
         if (act == pb::ACTION_LINE_REPLACE) {
           replaced.clear();
           if (c.re->replace(line, r.format(), replaced)) set_start_line(m, replaced);
@@ -267,7 +277,7 @@ rule_outcome rule_list::run(Message& m, txn& t, reply& out) const {
           return rule_outcome::reply;
         }
         for (size_t i = 0; i < fields.size();) {
-          line = fields[i].name + ": " + fields[i].value;
+          field_line(fields[i], line);
           if (act == pb::ACTION_LINE_REPLACE) {
             replaced.clear();
             if (c.re->replace(line, r.format(), replaced)) {

@@ -41,7 +41,6 @@ class rule_list {
 
   rule_outcome apply(http::request& req, txn& t, reply& out) const;
   rule_outcome apply(http::response& res, txn& t, reply& out) const;
-  bool empty() const { return rules_.empty(); }
 
  private:
   struct compiled {
@@ -49,6 +48,7 @@ class rule_list {
     std::optional<regex> re;
     format fmt;
     format body;
+    std::vector<format> header_values;  // return/deny `hdr NAME VALUE`: the values
   };
   template <typename Message>
   rule_outcome run(Message& m, txn& t, reply& out) const;

@@ -46,8 +46,7 @@ class tcp_session : public server_user {
     t.frontend_name = fe_.cfg->name();
     const proxies* px = fe_.worker != nullptr ? fe_.worker->px : nullptr;
     t.nbsrv = [px](std::string_view name) -> int64_t {
-      backend_runtime* b = px != nullptr ? px->backend_named(name) : nullptr;
-      return b != nullptr ? static_cast<int64_t>(b->usable_servers()) : -1;
+      return px != nullptr ? px->nbsrv(name, nullptr) : -1;
     };
     backend_runtime* be = px != nullptr ? choose_backend(fe_, *px, t) : fe_.default_backend;
     chosen_ = be;
@@ -191,7 +190,7 @@ class tcp_session : public server_user {
     rec_.feconn = rec_.actconn;
     if (backend_ != nullptr && server_index_)
       rec_.srvconn = backend_->servers[*server_index_].active;
-    ctx->log->emit(*fe_.cfg, rec_);
+    ctx->log->emit(fe_.index, rec_);
   }
 
   void close_all() {

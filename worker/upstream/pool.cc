@@ -44,10 +44,4 @@ std::optional<tcp::socket> server_pool::take(const void* server) {
   return std::nullopt;
 }
 
-size_t server_pool::idle() const {
-  size_t n = 0;
-  for (const auto& [k, v] : idle_) n += v.size();
-  return n;
-}
-
 }  // namespace sluice::worker

@@ -22,7 +22,6 @@ class server_pool {
   // `server` identifies a server across the worker (its slot address is fine).
   void put(const void* server, tcp::socket socket);
   std::optional<tcp::socket> take(const void* server);
-  size_t idle() const;
   void clear() { idle_.clear(); }
 
  private:
