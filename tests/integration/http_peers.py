@@ -59,6 +59,27 @@ def read_chunked(f):
         f.readline()
 
 
+def config_head(workers=1, connect="1s", extra_defaults=""):
+    """The global and defaults sections most test configs start with: mode http, short
+    timeouts."""
+    return f"""global
+    workers {workers}
+defaults
+    mode http
+    timeout connect {connect}
+    timeout client 10s
+    timeout server 10s
+{extra_defaults}"""
+
+
+def exporter_frontend(port):
+    """A frontend serving Prometheus metrics on 127.0.0.1:port (HAProxy's form)."""
+    return f"""frontend prometheus
+    bind 127.0.0.1:{port}
+    http-request use-service prometheus-exporter if {{ path /metrics }}
+"""
+
+
 def find(headers, name):
     for n, v in headers:
         if n.lower() == name.lower():

@@ -8,17 +8,9 @@ import time
 import unittest
 
 from harness import Sluice, TcpBackend, TempDirTest, free_port
-from http_peers import Client, RecordingBackend, get
+from http_peers import Client, RecordingBackend, config_head, get
 
-HEAD = """global
-    workers 1
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-    timeout http-request 500ms
-"""
+HEAD = config_head(extra_defaults="    timeout http-request 500ms\n")
 
 LONG = "a" * 16000
 

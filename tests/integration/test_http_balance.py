@@ -7,16 +7,9 @@ import time
 import unittest
 
 from harness import Sluice, TempDirTest, free_port
-from http_peers import Client, RecordingBackend, get
+from http_peers import Client, RecordingBackend, config_head, get
 
-HEAD = """global
-    workers 1
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-"""
+HEAD = config_head()
 
 
 class BalanceTest(TempDirTest):

@@ -9,16 +9,9 @@ import time
 import unittest
 
 from harness import Sluice, TcpBackend, TempDirTest, echo_handler, free_port, wait_for
-from http_peers import Client, RecordingBackend, get, ok_response
+from http_peers import Client, RecordingBackend, config_head, exporter_frontend, get, ok_response
 
-HEAD = """global
-    workers 2
-defaults
-    mode http
-    timeout connect 500ms
-    timeout client 10s
-    timeout server 10s
-"""
+HEAD = config_head(workers=2, connect="500ms")
 
 
 class HttpHealthTest(TempDirTest):
@@ -96,14 +89,11 @@ backend app
             "bad", status=b"200 OK" if req.target == "/health" else b"503 Busy"))
         good = RecordingBackend(self, "good")
         port, prom = free_port(), free_port()
-        s = Sluice(self, HEAD.replace("workers 2", "workers 1") + f"""
+        s = Sluice(self, config_head(connect="500ms") + f"""
 frontend fe
     bind 127.0.0.1:{port}
     default_backend app
-frontend prometheus
-    bind 127.0.0.1:{prom}
-    http-request use-service prometheus-exporter if {{ path /metrics }}
-backend app
+{exporter_frontend(prom)}backend app
     balance first
     option httpchk GET /health
     server bad 127.0.0.1:{bad.port} check inter 30s fall 2 observe layer7 error-limit 2 on-error fail-check
@@ -131,7 +121,7 @@ backend app
         a, b = RecordingBackend(self, "a"), RecordingBackend(self, "b")
         probe = TcpBackend(self, lambda sock, _: None)
         port = free_port()
-        s = Sluice(self, HEAD.replace("workers 2", "workers 1") + f"""
+        s = Sluice(self, config_head(connect="500ms") + f"""
 frontend fe
     bind 127.0.0.1:{port}
     default_backend app

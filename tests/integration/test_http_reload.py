@@ -8,18 +8,11 @@ import time
 import unittest
 
 from harness import Sluice, TcpBackend, TempDirTest, free_port, wait_for
-from http_peers import Client, RecordingBackend, get
+from http_peers import Client, RecordingBackend, config_head, get
 
 
 def config(port, backend_port, header):
-    return f"""global
-    workers 2
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-    timeout http-keep-alive 1s
+    return config_head(workers=2, extra_defaults="    timeout http-keep-alive 1s\n") + f"""
 frontend fe
     bind 127.0.0.1:{port}
     http-response set-header X-Generation {header}

@@ -5,16 +5,9 @@ translation in both its legacy and modern forms."""
 import unittest
 
 from harness import Sluice, TempDirTest, free_port
-from http_peers import RecordingBackend, get, ok_response
+from http_peers import RecordingBackend, config_head, get, ok_response
 
-HEAD = """global
-    workers 1
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-"""
+HEAD = config_head()
 
 
 def ret(name, acl):

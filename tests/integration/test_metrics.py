@@ -11,24 +11,16 @@ import unittest
 import urllib.request
 
 from harness import Sluice, TempDirTest, free_port, wait_for
-from http_peers import RecordingBackend, get, ok_response
+from http_peers import RecordingBackend, config_head, exporter_frontend, get, ok_response
 
 
 def config(port, prom, backend_port, workers=2, header="one"):
-    return f"""global
-    workers {workers}
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
+    return config_head(workers) + f"""
 frontend fe
     bind 127.0.0.1:{port}
     http-response set-header X-Gen {header}
     default_backend app
-frontend prometheus
-    bind 127.0.0.1:{prom}
-    http-request use-service prometheus-exporter if {{ path /metrics }}
+{exporter_frontend(prom)}
 backend app
     server s1 127.0.0.1:{backend_port}
 """
@@ -183,20 +175,11 @@ if __name__ == "__main__":
 class HealthMetricsTest(TempDirTest):
     def test_check_failures_transitions_and_downtime_are_counted(self):
         prom, port, dead = free_port(), free_port(), free_port()
-        Sluice(self, f"""global
-    workers 1
-defaults
-    mode http
-    timeout connect 200ms
-    timeout client 10s
-    timeout server 10s
+        Sluice(self, config_head(connect="200ms") + f"""
 frontend fe
     bind 127.0.0.1:{port}
     default_backend app
-frontend prometheus
-    bind 127.0.0.1:{prom}
-    http-request use-service prometheus-exporter if {{ path /metrics }}
-backend app
+{exporter_frontend(prom)}backend app
     server gone 127.0.0.1:{dead} check inter 100ms fall 1 rise 2
 """, [port, prom])
         key = '{proxy="app",server="gone"}'

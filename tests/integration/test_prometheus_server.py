@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 
 from harness import SOURCE_DIR, Sluice, TempDirTest, free_port, wait_for
-from http_peers import RecordingBackend, get, ok_response
+from http_peers import RecordingBackend, config_head, exporter_frontend, get, ok_response
 
 try:
     import yaml
@@ -280,19 +280,11 @@ class DeployFilesTest(TempDirTest):
 
 
 def sluice_config(port, prom, backend_port):
-    return f"""global
-    workers 2
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
+    return config_head(workers=2) + f"""
 frontend fe
     bind 127.0.0.1:{port}
     default_backend app
-frontend prometheus
-    bind 127.0.0.1:{prom}
-    http-request use-service prometheus-exporter if {{ path /metrics }}
+{exporter_frontend(prom)}
 backend app
     option httpchk GET /health
     server s1 127.0.0.1:{backend_port} check inter 1s
