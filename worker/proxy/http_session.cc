@@ -368,7 +368,9 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       if (ff->enabled() && route::in_networks(ff->except(), src_)) return;
     }
     const pb::ForwardFor& ff = be_ff.enabled() ? be_ff : fe_ff;
-    std::string_view name = ff.header().empty() ? "X-Forwarded-For" : ff.header();
+    // Both arms string_view: a std::string arm would make the result a temporary.
+    std::string_view name =
+        ff.header().empty() ? std::string_view("X-Forwarded-For") : std::string_view(ff.header());
     if (ff.if_none() && req_.headers.find(name) != http::header_list::npos) return;
     // The address read at accept, as IPv4 when the client came through a dual-stack socket.
     thread_local std::string ip;
