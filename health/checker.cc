@@ -8,6 +8,9 @@
 #include "health/http_check.h"
 #include "health/rise_fall.h"
 #include "worker/core/resolve.h"
+#include "worker/route/format.h"
+#include "worker/tls/context.h"
+#include "worker/tls/stream.h"
 
 namespace sluice::health {
 
@@ -47,6 +50,9 @@ struct checker::target {
   clock::time_point cycle_start;  // when the last check began: the next is due from there
   stats::counter_block* counters = nullptr;  // the server's, in the health process's slot
   clock::time_point last_check = clock::now();
+  // check-ssl (or an `ssl` server checked on its own port): checks speak TLS.
+  std::unique_ptr<worker::tls::client_context> tls;
+  std::string sni;  // a constant `sni`, else verifyhost: checks have no request to take it from
 
   target(asio::io_context& io, const pb::Backend* b, const pb::Server* s, server_slot* sl,
          uint32_t health)
@@ -103,6 +109,15 @@ bool checker::start(std::vector<std::string>& errors) {
       if (t->endpoints.empty()) {
         errors.push_back("server " + key + ": " + error);
         continue;
+      }
+      if (srv.check_ssl()) {
+        t->tls = worker::tls::client_context::build(srv.tls(), error);
+        if (!t->tls) {
+          errors.push_back("server " + key + ": TLS: " + error);
+          continue;
+        }
+        worker::route::format sni(srv.tls().sni());
+        if (!srv.tls().sni().empty() && sni.literal()) t->sni = sni.render(worker::route::txn{});
       }
       targets_.push_back(t);
     }
@@ -218,14 +233,29 @@ worker::awaitable<void> checker::check_once(target& t, bool& ok, std::string& re
     socket.close(ignored);
   }
   if (!connected) co_return;
+  worker::tls::stream conn(std::move(socket));
+  if (t.tls) {
+    conn.start_tls(t.tls->new_ssl(t.sni));
+    deadline.expires_after(std::chrono::milliseconds(connect_ms));
+    auto h = co_await (conn.async_handshake(asio::ssl::stream_base::client, use_result) ||
+                       deadline.async_wait(use_result));
+    if (h.index() == 1 || std::get<0>(std::get<0>(h))) {
+      long verify = SSL_get_verify_result(conn.ssl());
+      std::string info = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                                             : std::get<0>(std::get<0>(h)).message();
+      reason = h.index() == 1 ? std::string("Layer6 timeout")
+                              : "Layer6 invalid response, info: \"" + info + "\"";
+      co_return;
+    }
+  }
   if (!be.http_check().enabled()) {
-    ok = true;  // a TCP check passes once connected
-    reason = "Layer4 check passed";
+    ok = true;  // a TCP check passes once connected (and, with TLS, the handshake done)
+    reason = t.tls ? "Layer6 check passed" : "Layer4 check passed";
     co_return;
   }
   std::string request = build_check_request(be.http_check());
   deadline.expires_after(std::chrono::milliseconds(read_ms));
-  auto w = co_await (asio::async_write(socket, asio::buffer(request), use_result) ||
+  auto w = co_await (asio::async_write(conn, asio::buffer(request), use_result) ||
                      deadline.async_wait(use_result));
   if (w.index() == 1 || std::get<0>(std::get<0>(w))) {
     reason = w.index() == 1 ? "Layer7 timeout" : "Layer7 cannot send the check request";
@@ -234,7 +264,7 @@ worker::awaitable<void> checker::check_once(target& t, bool& ok, std::string& re
   std::string response;
   char buf[4096];
   for (;;) {
-    auto r = co_await (socket.async_read_some(asio::buffer(buf), use_result) ||
+    auto r = co_await (conn.async_read_some(asio::buffer(buf), use_result) ||
                        deadline.async_wait(use_result));
     if (r.index() == 1) {
       reason = "Layer7 timeout";

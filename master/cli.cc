@@ -29,6 +29,7 @@ bool parse_cli(int argc, char** argv, cli_options& out) {
   add_hidden("ready-fd", po::value<int>(&out.ready_fd));
   add_hidden("table-fd", po::value<int>(&out.table_fd));
   add_hidden("counters-fd", po::value<int>(&out.counters_fd));
+  add_hidden("tickets-fd", po::value<int>(&out.tickets_fd));
   add_hidden("output-fd", po::value<int>(&out.output_fd));
   add_hidden("counters-slot", po::value<int>(&out.counters_slot));
   add_hidden("listen-fds", po::value<std::string>(&listen_fds));

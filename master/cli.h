@@ -29,6 +29,7 @@ struct cli_options {
   int ready_fd = -1;
   int table_fd = -1;
   int counters_fd = -1;                            // the shared counter table
+  int tickets_fd = -1;                             // the shared TLS ticket keys
   int counters_slot = -1;                          // the slot this child writes its counters in
   int output_fd = -1;                              // --role=compile: where the result goes
   std::vector<std::pair<size_t, int>> listen_fds;  // (listen entry, fd)

@@ -38,6 +38,8 @@ struct shared_tables {
   sluice::health::table table;
   sluice::health::shm_segment counter_segment;
   sluice::stats::counter_table counters;
+  sluice::health::shm_segment tickets_segment;
+  sluice::worker::tls::ticket_ring tickets;
 };
 
 // The start every child shares: its title, its config snapshot, the shared tables. False
@@ -57,6 +59,16 @@ bool start_child(const cli_options& opts, const std::string& who, sluice::config
         sluice::health::table::attach(shared.table_segment.memory(), shared.table_segment.size());
     if (!shared.table.valid()) {
       std::cerr << "sluice: " << who << ": the shared server table is missing or of another "
+                << "version\n";
+      return false;
+    }
+  }
+  if (opts.tickets_fd >= 0) {
+    shared.tickets_segment = sluice::health::shm_segment::attach(opts.tickets_fd);
+    shared.tickets = sluice::worker::tls::ticket_ring::attach(shared.tickets_segment.memory(),
+                                                              shared.tickets_segment.size());
+    if (!shared.tickets.valid()) {
+      std::cerr << "sluice: " << who << ": the shared ticket keys are missing or of another "
                 << "version\n";
       return false;
     }
@@ -98,6 +110,7 @@ int run_worker(const cli_options& opts) {
   if (shared.counters.valid() && opts.counters_slot >= 0) {
     rt.count_in(&shared.counters, static_cast<uint32_t>(opts.counters_slot));
   }
+  if (shared.tickets.valid()) rt.use_ticket_ring(shared.tickets);
   std::vector<std::string> errors;
   // The master hands every socket this worker serves; it never opens one itself.
   if (!rt.start(errors, inherited_sockets(opts), false)) {

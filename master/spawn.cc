@@ -86,6 +86,7 @@ pid_t spawn_child(const child_spec& spec, std::string& error) {
   if (!fds.empty()) args.push_back("--listen-fds=" + fds);
   if (spec.ready_fd >= 0) args.push_back("--ready-fd=" + std::to_string(spec.ready_fd));
   if (spec.table_fd >= 0) args.push_back("--table-fd=" + std::to_string(spec.table_fd));
+  if (spec.tickets_fd >= 0) args.push_back("--tickets-fd=" + std::to_string(spec.tickets_fd));
   if (spec.counters_fd >= 0) {
     args.push_back("--counters-fd=" + std::to_string(spec.counters_fd));
     args.push_back("--counters-slot=" + std::to_string(spec.counters_slot));
@@ -113,6 +114,7 @@ pid_t spawn_child(const child_spec& spec, std::string& error) {
   if (spec.ready_fd >= 0) keep(spec.ready_fd);
   if (spec.table_fd >= 0) keep(spec.table_fd);
   if (spec.counters_fd >= 0) keep(spec.counters_fd);
+  if (spec.tickets_fd >= 0) keep(spec.tickets_fd);
   for (const auto& l : spec.listen_fds) keep(l.fd);
   ::execv(exe_path.c_str(), argv.data());
   ::_exit(127);

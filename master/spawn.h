@@ -40,6 +40,7 @@ struct child_spec {
   int table_fd = -1;       // the shared server table
   int counters_fd = -1;    // the shared counter table
   int counters_slot = -1;  // the slot the child writes; -1 = it writes none
+  int tickets_fd = -1;     // the shared TLS session ticket keys
   std::vector<sluice::worker::inherited_listener> listen_fds;
 };
 

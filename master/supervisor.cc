@@ -52,7 +52,10 @@ struct supervisor::generation_state {
 };
 
 supervisor::supervisor(asio::io_context& io, compile_fn compile)
-    : io_(io), compile_(std::move(compile)), signals_(io, SIGCHLD, SIGTERM, SIGINT) {
+    : io_(io),
+      compile_(std::move(compile)),
+      ticket_rotation_(io),
+      signals_(io, SIGCHLD, SIGTERM, SIGINT) {
   signals_.add(SIGQUIT);
   signals_.add(SIGHUP);
 }
@@ -126,6 +129,19 @@ void supervisor::publish_process_state() {
   p.worker_restarts.store(worker_restarts_, std::memory_order_relaxed);
 }
 
+constexpr std::chrono::hours ticket_rotation_period{1};
+
+// A new ticket key every hour: a ticket stays valid for two rotations at most, so a stolen
+// key opens an hour or two of past sessions, not all of them.
+void supervisor::rotate_tickets_later() {
+  ticket_rotation_.expires_after(ticket_rotation_period);
+  ticket_rotation_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    tickets_.rotate();
+    rotate_tickets_later();
+  });
+}
+
 bool supervisor::start(sluice::config::Config cfg) {
   watch_signals();
   // Room for every server of this config and many more added by later reloads.
@@ -157,6 +173,14 @@ bool supervisor::start(sluice::config::Config cfg) {
   counters_ =
       stats::counter_table::format(counters_segment_.memory(), object_capacity, slot_capacity);
   counter_slots_ = std::make_unique<stats::slot_pool>(slot_capacity);
+  tickets_segment_ =
+      health::shm_segment::create("sluice-tickets", worker::tls::ticket_ring::bytes());
+  if (!tickets_segment_.ok()) {
+    std::cerr << "sluice: cannot create the shared ticket keys: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  tickets_ = worker::tls::ticket_ring::format(tickets_segment_.memory());
+  rotate_tickets_later();
   counters_.process().start_time_ms.store(
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
@@ -230,6 +254,7 @@ void supervisor::spawn(generation_state& gen, const std::string& role, uint32_t 
   spec.config_fd = gen.snapshot->fd();
   spec.table_fd = segment_.fd();
   spec.counters_fd = counters_segment_.fd();
+  spec.tickets_fd = tickets_segment_.fd();
   if (role == "worker") spec.listen_fds = gen.sockets[slot];
   if (role == "stats") spec.listen_fds = gen.stats_sockets;
   // Workers and the health process write counters, each in a slot of its own.
@@ -469,6 +494,7 @@ void supervisor::finish_if_done() {
   if (stopping_ && children_.empty()) {
     boost::system::error_code ignored;
     signals_.cancel(ignored);
+    ticket_rotation_.cancel();
     io_.stop();
   }
 }

@@ -27,6 +27,7 @@
 #include "master/spawn.h"
 #include "stats/counters.h"
 #include "worker/core/asio.h"
+#include "worker/tls/ticket_keys.h"
 
 namespace sluice::master {
 
@@ -99,6 +100,11 @@ class supervisor {
   health::shm_segment segment_;
   health::table table_;
   health::shm_segment counters_segment_;
+  // Session ticket keys every worker shares, rotated hourly, kept across reloads.
+  health::shm_segment tickets_segment_;
+  worker::tls::ticket_ring tickets_;
+  asio::steady_timer ticket_rotation_;
+  void rotate_tickets_later();
   stats::counter_table counters_;
   std::unique_ptr<stats::slot_pool> counter_slots_;
   uint64_t worker_restarts_ = 0;

@@ -240,6 +240,21 @@ class collector {
                  v.request_errors);
     out_.counter("frontend_requests_denied_total", "Requests denied by a rule.", l,
                  v.requests_denied);
+    if (has_tls(fe)) {
+      out_.counter("frontend_tls_handshakes_total", "TLS handshakes completed.", l,
+                   v.tls_handshakes);
+      out_.counter("frontend_tls_resumptions_total",
+                   "TLS handshakes that resumed a session (a ticket).", l, v.tls_resumptions);
+      out_.counter("frontend_tls_handshake_failures_total",
+                   "TLS handshakes that failed or timed out.", l, v.tls_handshake_failures);
+    }
+  }
+
+  static bool has_tls(const sluice::config::Frontend& fe) {
+    for (const auto& b : fe.binds()) {
+      if (b.ssl()) return true;
+    }
+    return false;
   }
 
   // The counters backends and servers share, under "backend_" or "server_".

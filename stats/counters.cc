@@ -88,6 +88,9 @@ void zip_fields(A& a, B& b, F&& f) {
   f(a.check_failures, b.check_failures);
   f(a.check_up_down, b.check_up_down);
   f(a.downtime_ms, b.downtime_ms);
+  f(a.tls_handshakes, b.tls_handshakes);
+  f(a.tls_resumptions, b.tls_resumptions);
+  f(a.tls_handshake_failures, b.tls_handshake_failures);
   zip_histogram(a.queue_time, b.queue_time, f);
   zip_histogram(a.connect_time, b.connect_time, f);
   zip_histogram(a.response_time, b.response_time, f);
@@ -96,7 +99,7 @@ void zip_fields(A& a, B& b, F&& f) {
 
 // A field added to the block moves the end of its last member: then it needs its place in
 // zip_fields() and this count.
-constexpr size_t block_fields = 24 + 4 * (histogram_buckets + 1);
+constexpr size_t block_fields = 27 + 4 * (histogram_buckets + 1);
 static_assert(std::is_standard_layout_v<counter_block>);
 static_assert(offsetof(counter_block, total_time) + sizeof(block_histogram) ==
               block_fields * sizeof(uint64_t));

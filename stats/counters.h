@@ -44,7 +44,7 @@
 namespace sluice::stats {
 
 // Bump on every layout change: a child refuses a segment of another version.
-inline constexpr uint32_t counters_version = 1;
+inline constexpr uint32_t counters_version = 2;
 inline constexpr uint64_t counters_magic = 0x534c5549434543ULL;  // "SLUICEC"
 inline constexpr size_t max_key = 255;
 
@@ -86,7 +86,7 @@ struct block_histogram {
 // The counters one writer keeps for one object. Every field only grows. Which fields an
 // object uses depends on its kind (docs/metrics.md maps them to metrics):
 //  - process: sessions/sessions_ended count accepted connections, http_requests requests;
-//  - frontend: sessions .. requests_denied;
+//  - frontend: sessions .. requests_denied, tls_*;
 //  - backend, server: sessions .. bytes_out, http_requests, http_responses, connection_*,
 //    response_errors, retries, redispatches, queue_*, the four histograms;
 //  - server, written by the health process: check_failures, check_up_down, downtime_ms.
@@ -109,9 +109,12 @@ struct alignas(64) counter_block {
   std::atomic<uint64_t> redispatches{0};
   std::atomic<uint64_t> queue_entered{0};
   std::atomic<uint64_t> queue_left{0};
-  std::atomic<uint64_t> check_failures{0};  // failed checks while the server was up
-  std::atomic<uint64_t> check_up_down{0};   // transitions from up to down
-  std::atomic<uint64_t> downtime_ms{0};     // advanced at each check while down
+  std::atomic<uint64_t> check_failures{0};   // failed checks while the server was up
+  std::atomic<uint64_t> check_up_down{0};    // transitions from up to down
+  std::atomic<uint64_t> downtime_ms{0};      // advanced at each check while down
+  std::atomic<uint64_t> tls_handshakes{0};   // frontend: completed TLS handshakes
+  std::atomic<uint64_t> tls_resumptions{0};  // of which resumed a session
+  std::atomic<uint64_t> tls_handshake_failures{0};
   block_histogram queue_time;
   block_histogram connect_time;
   block_histogram response_time;
@@ -162,6 +165,9 @@ struct counter_values {
   uint64_t check_failures = 0;
   uint64_t check_up_down = 0;
   uint64_t downtime_ms = 0;
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_resumptions = 0;
+  uint64_t tls_handshake_failures = 0;
   histogram_values queue_time;
   histogram_values connect_time;
   histogram_values response_time;

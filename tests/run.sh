@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# haproxy: differential tests; prometheus: promtool and a real server for the metrics tests.
-deploy/install-deps.sh clang clang-format python3 haproxy prometheus curl
+# haproxy: differential tests; prometheus: promtool and a real server for the metrics tests;
+# openssl and curl: the TLS tests.
+deploy/install-deps.sh clang clang-format python3 haproxy prometheus curl openssl
 
 jobs=$(nproc)
 generator=()

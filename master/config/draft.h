@@ -101,6 +101,16 @@ struct proxy_draft {
   }
 };
 
+// The global section's TLS settings, applied to each `ssl` bind and server as it is read
+// (so, as in HAProxy, they must come before the proxies).
+struct tls_defaults {
+  std::string crt_base;
+  std::string ca_base;
+  sluice::config::TlsBind bind;      // ssl-default-bind-*
+  sluice::config::TlsServer server;  // ssl-default-server-*
+  bool server_verify = true;         // ssl-server-verify required|none
+};
+
 // Everything the parser has read so far.
 struct parse_state {
   explicit parse_state(diagnostics& d, env_lookup e) : diag(d), env(std::move(e)) {}
@@ -108,6 +118,7 @@ struct parse_state {
   diagnostics& diag;
   env_lookup env;
   sluice::config::Global global;
+  tls_defaults tls;
   std::vector<std::string> files;
 
   std::vector<std::unique_ptr<proxy_draft>> proxies;  // in config order

@@ -3,6 +3,7 @@
 
 #include "master/config/address.h"
 #include "master/config/keywords.h"
+#include "master/config/keywords_tls.h"
 #include "master/config/units.h"
 
 namespace sluice::master::config {
@@ -286,7 +287,13 @@ constexpr keyword table[] = {
 }  // namespace
 
 std::span<const keyword> global_keywords() {
-  return table;
+  static const std::vector<keyword> all = [] {
+    std::vector<keyword> v(std::begin(table), std::end(table));
+    auto tls = tls_global_keywords();
+    v.insert(v.end(), tls.begin(), tls.end());
+    return v;
+  }();
+  return all;
 }
 
 bool parse_log_target(const line_context& ctx, LogTarget& t) {

@@ -5,6 +5,7 @@
 
 #include "master/config/address.h"
 #include "master/config/keywords.h"
+#include "master/config/keywords_tls.h"
 #include "master/config/loader.h"
 #include "master/config/suggest.h"
 #include "master/config/units.h"
@@ -42,37 +43,6 @@ void kw_mode(const line_context& ctx) {
   s.mode_set = true;
 }
 
-constexpr std::array<std::string_view, 30> tls_bind_options = {"ssl",
-                                                               "crt",
-                                                               "crt-list",
-                                                               "ca-file",
-                                                               "crl-file",
-                                                               "verify",
-                                                               "alpn",
-                                                               "npn",
-                                                               "ciphers",
-                                                               "ciphersuites",
-                                                               "ssl-min-ver",
-                                                               "ssl-max-ver",
-                                                               "no-sslv3",
-                                                               "no-tlsv10",
-                                                               "no-tlsv11",
-                                                               "no-tlsv12",
-                                                               "no-tlsv13",
-                                                               "force-tlsv12",
-                                                               "force-tlsv13",
-                                                               "strict-sni",
-                                                               "curves",
-                                                               "ecdhe",
-                                                               "allow-0rtt",
-                                                               "ca-ignore-err",
-                                                               "crt-ignore-err",
-                                                               "generate-certificates",
-                                                               "no-ca-names",
-                                                               "ssl-reuse",
-                                                               "no-tls-tickets",
-                                                               "prefer-client-ciphers"};
-
 template <size_t N>
 bool one_of(const std::array<std::string_view, N>& set, std::string_view w) {
   for (auto s : set) {
@@ -93,6 +63,7 @@ void kw_bind(const line_context& ctx) {
   }
   pb::Bind opts;
   *opts.mutable_origin() = ctx.origin();
+  start_bind_tls(ctx, opts);
   bool ok = true;
   for (size_t i = 2; i < w.size(); ++i) {
     const std::string& o = w[i];
@@ -143,22 +114,18 @@ void kw_bind(const line_context& ctx) {
     } else if (o == "process" || o == "thread") {
       if (need_value("a value")) ++i;
       ctx.warning("bind option '" + o + "' is ignored: sluice workers each accept on every bind");
-    } else if (one_of(tls_bind_options, o)) {
-      ctx.error("'" + o + "' is not supported by sluice");
-      ok = false;
-      if (o != "ssl" && o != "strict-sni" && !o.starts_with("no-") && !o.starts_with("force-") &&
-          o != "allow-0rtt" && o != "generate-certificates" && o != "prefer-client-ciphers" &&
-          i + 1 < w.size()) {
-        ++i;  // skip its value so it is not reported as another unknown option
-      }
+    } else if (auto t = parse_bind_tls_option(ctx, i, opts); t != tls_option::not_tls) {
+      if (t == tls_option::failed) ok = false;
     } else {
       ctx.error("unknown bind option '" + o + "'" +
                 did_you_mean(o, {"name", "interface", "backlog", "maxconn", "defer-accept",
-                                 "transparent", "v4v6", "v6only", "accept-proxy", "mode"}));
+                                 "transparent", "v4v6", "v6only", "accept-proxy", "mode", "ssl",
+                                 "crt", "alpn", "ciphers", "ciphersuites", "ssl-min-ver",
+                                 "ssl-max-ver", "tls-ticket-keys", "strict-sni"}));
       ok = false;
     }
   }
-  if (!ok) return;
+  if (!ok || !finish_bind_tls(ctx, opts)) return;
   // The address list: comma-separated endpoints sharing the options.
   const std::string& list = w[1];
   size_t start = 0;
@@ -755,10 +722,7 @@ bool read_error_file(const line_context& ctx, const std::string& path, std::stri
 bool is_unsupported_haproxy_keyword(std::string_view word) {
   static constexpr std::string_view words[] = {
       // global
-      "ca-base", "crt-base", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
-      "ssl-default-bind-options", "ssl-default-server-ciphers", "ssl-default-server-ciphersuites",
-      "ssl-default-server-options", "ssl-dh-param-file", "ssl-server-verify",
-      "tune.ssl.default-dh-param", "tune.ssl.cachesize", "maxsslconn", "maxsslrate", "lua-load",
+      "ssl-dh-param-file", "tune.ssl.cachesize", "maxsslconn", "maxsslrate", "lua-load",
       "lua-prepend-path", "server-state-file", "server-state-base", "nbproc", "cpu-map", "setenv",
       "presetenv", "resetenv", "unsetenv", "h1-case-adjust", "insecure-fork-wanted", "localpeer",
       "log-send-hostname", "log-tag", "set-dumpable", "tune.ssl.lifetime", "tls-ticket-keys",

@@ -4,6 +4,7 @@
 
 #include "master/config/address.h"
 #include "master/config/keywords.h"
+#include "master/config/keywords_tls.h"
 #include "master/config/suggest.h"
 #include "master/config/units.h"
 
@@ -13,15 +14,9 @@ namespace {
 
 namespace pb = sluice::config;
 
-constexpr std::array<std::string_view, 30> tls_server_options = {
-    "ssl",          "no-ssl",       "verify",      "verifyhost",   "ca-file",
-    "crl-file",     "crt",          "sni",         "alpn",         "npn",
-    "check-ssl",    "check-sni",    "check-alpn",  "ciphers",      "ciphersuites",
-    "ssl-min-ver",  "ssl-max-ver",  "no-sslv3",    "no-tlsv10",    "no-tlsv11",
-    "no-tlsv12",    "no-tlsv13",    "force-sslv3", "force-tlsv10", "force-tlsv11",
-    "force-tlsv12", "force-tlsv13", "ssl-reuse",   "no-ssl-reuse", "no-tls-tickets"};
-
-constexpr std::array<std::string_view, 22> other_unsupported = {"send-proxy",
+constexpr std::array<std::string_view, 24> other_unsupported = {"crl-file",
+                                                                "npn",
+                                                                "send-proxy",
                                                                 "send-proxy-v2",
                                                                 "send-proxy-v2-ssl",
                                                                 "send-proxy-v2-ssl-cn",
@@ -45,28 +40,9 @@ constexpr std::array<std::string_view, 22> other_unsupported = {"send-proxy",
                                                                 "proto"};
 
 // Options that take no value, for skipping the value of an unsupported one.
-constexpr std::array<std::string_view, 22> flag_options = {"ssl",
-                                                           "no-ssl",
-                                                           "check-ssl",
-                                                           "no-sslv3",
-                                                           "no-tlsv10",
-                                                           "no-tlsv11",
-                                                           "no-tlsv12",
-                                                           "no-tlsv13",
-                                                           "force-sslv3",
-                                                           "force-tlsv10",
-                                                           "force-tlsv11",
-                                                           "force-tlsv12",
-                                                           "force-tlsv13",
-                                                           "ssl-reuse",
-                                                           "no-ssl-reuse",
-                                                           "no-tls-tickets",
-                                                           "send-proxy",
-                                                           "send-proxy-v2",
-                                                           "send-proxy-v2-ssl",
-                                                           "send-proxy-v2-ssl-cn",
-                                                           "check-send-proxy",
-                                                           "agent-check"};
+constexpr std::array<std::string_view, 6> flag_options = {
+    "send-proxy",           "send-proxy-v2",    "send-proxy-v2-ssl",
+    "send-proxy-v2-ssl-cn", "check-send-proxy", "agent-check"};
 
 template <size_t N>
 bool one_of(const std::array<std::string_view, N>& set, std::string_view w) {
@@ -122,7 +98,7 @@ void kw_server(const line_context& ctx) {
   }
   bool ok = true;
   for (size_t i = 3; i < w.size() && ok; ++i) ok = parse_server_option(ctx, i, srv, false);
-  if (!ok) return;
+  if (!ok || !finish_server_tls(ctx, srv)) return;
   p.servers.push_back(std::move(srv));
 }
 
@@ -373,7 +349,9 @@ bool parse_server_option(const line_context& ctx, size_t& i, pb::Server& srv, bo
   } else if (o == "tfo" || o == "no-tfo") {
   } else if (o == "pool-max-conn" || o == "pool-low-conn" || o == "pool-purge-delay") {
     if (value("a value") == nullptr) return false;
-  } else if (one_of(tls_server_options, o) || one_of(other_unsupported, o)) {
+  } else if (auto t = parse_server_tls_option(ctx, i, srv); t != tls_option::not_tls) {
+    return t == tls_option::ok;
+  } else if (one_of(other_unsupported, o)) {
     ctx.error("'" + o + "' is not supported by sluice");
     if (!one_of(flag_options, o) && i + 1 < w.size()) ++i;
     return false;

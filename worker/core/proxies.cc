@@ -114,6 +114,14 @@ proxies build_proxies(const sluice::config::Config& cfg, const health::table* ta
         errors.push_back(srv.origin().file() + ":" + std::to_string(srv.origin().line()) +
                          ": server '" + be.name() + "/" + srv.name() + "': " + error);
       }
+      if (srv.ssl()) {
+        s.tls = tls::client_context::build(srv.tls(), error);
+        if (!s.tls) {
+          errors.push_back(srv.origin().file() + ":" + std::to_string(srv.origin().line()) +
+                           ": server '" + be.name() + "/" + srv.name() + "': TLS: " + error);
+        }
+        if (!srv.tls().sni().empty()) s.sni = std::make_shared<route::format>(srv.tls().sni());
+      }
       rt->servers.push_back(std::move(s));
     }
     p.backends.push_back(std::move(rt));

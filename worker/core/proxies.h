@@ -4,6 +4,7 @@
 // updates (connections in flight). Built once when the worker starts; the Config message
 // it points into outlives it.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,7 +17,9 @@
 #include "worker/core/session_tracker.h"
 #include "worker/core/worker_context.h"
 #include "worker/route/acl.h"
+#include "worker/route/format.h"
 #include "worker/route/http_rules.h"
+#include "worker/tls/context.h"
 
 namespace sluice::worker {
 
@@ -40,6 +43,10 @@ struct server_runtime {
 
   std::vector<server_user*> users;           // only tracked with shutdown-sessions
   stats::counter_block* counters = nullptr;  // this worker's, null when nothing is counted
+  // `ssl`: the client context and the SNI to send (a format; empty = none).
+  std::shared_ptr<tls::client_context> tls;
+  std::shared_ptr<route::format> sni;
+  std::chrono::steady_clock::time_point tls_error_logged{};  // one log line a second at most
 
   bool accepts_new_traffic() const {
     return slot != nullptr ? health::accepts_new_traffic(*slot) : cfg->weight() > 0;

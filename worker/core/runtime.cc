@@ -154,7 +154,12 @@ bool runtime::start(std::vector<std::string>& errors,
                        ec.message());
       continue;
     }
-    asio::co_spawn(io_, accept_loop(*acc, *proxies_.frontends[specs[l.spec].frontend_index]),
+    const tls::server_context* tls = nullptr;
+    if (specs[l.spec].bind->ssl()) {
+      tls = tls_for(*specs[l.spec].bind, errors);
+      if (tls == nullptr) continue;
+    }
+    asio::co_spawn(io_, accept_loop(*acc, *proxies_.frontends[specs[l.spec].frontend_index], tls),
                    asio::detached);
     acceptors_.push_back(std::move(acc));
   }
@@ -195,7 +200,25 @@ void runtime::watch_signals() {
   });
 }
 
-awaitable<void> runtime::accept_loop(tcp::acceptor& acceptor, frontend_runtime& fe) {
+const tls::server_context* runtime::tls_for(const sluice::config::Bind& bind,
+                                            std::vector<std::string>& errors) {
+  for (const auto& [b, ctx] : tls_contexts_) {
+    if (b == &bind) return ctx.get();
+  }
+  if (!ring_.valid()) ring_ = tls::ticket_ring::private_ring();
+  std::string error;
+  auto ctx = tls::server_context::build(bind.tls(), &ring_, error);
+  if (!ctx) {
+    errors.push_back(bind.origin().file() + ":" + std::to_string(bind.origin().line()) + ": bind " +
+                     bind.raw() + ": TLS: " + error);
+    return nullptr;
+  }
+  tls_contexts_.emplace_back(&bind, std::move(ctx));
+  return tls_contexts_.back().second.get();
+}
+
+awaitable<void> runtime::accept_loop(tcp::acceptor& acceptor, frontend_runtime& fe,
+                                     const tls::server_context* tls) {
   const uint32_t bufsize = cfg_.global().bufsize();
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(use_result);
@@ -209,9 +232,9 @@ awaitable<void> runtime::accept_loop(tcp::acceptor& acceptor, frontend_runtime& 
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (fe.cfg->mode() == sluice::config::MODE_HTTP) {
-      start_http_session(std::move(socket), fe);
+      start_http_session(std::move(socket), fe, tls);
     } else {
-      start_tcp_session(std::move(socket), fe, bufsize);
+      start_tcp_session(std::move(socket), fe, bufsize, tls);
     }
   }
 }

@@ -11,6 +11,8 @@
 #include "worker/core/asio.h"
 #include "worker/core/proxies.h"
 #include "worker/core/worker_context.h"
+#include "worker/tls/context.h"
+#include "worker/tls/ticket_keys.h"
 
 namespace sluice::worker {
 
@@ -43,6 +45,11 @@ class runtime {
     counters_slot_ = slot;
   }
 
+  // Session tickets from the master's shared ring (which must outlive the runtime), so
+  // that every worker resumes every other's sessions. Without one, a ring of this process.
+  // Call before start().
+  void use_ticket_ring(const tls::ticket_ring& ring) { ring_ = ring; }
+
   // Runs until every session has ended after stop(), or until stop_now().
   void run();
   // Graceful: stop accepting; sessions in flight finish (bounded by hard-stop-after).
@@ -52,7 +59,11 @@ class runtime {
   asio::io_context& io() { return io_; }
 
  private:
-  awaitable<void> accept_loop(tcp::acceptor& acceptor, frontend_runtime& fe);
+  awaitable<void> accept_loop(tcp::acceptor& acceptor, frontend_runtime& fe,
+                              const tls::server_context* tls);
+  // The TLS context of an `ssl` bind, built on first use (several sockets share a bind).
+  const tls::server_context* tls_for(const sluice::config::Bind& bind,
+                                     std::vector<std::string>& errors);
   // on-marked-down shutdown-sessions: closes the sessions of servers the table says are
   // down, checked ten times a second (only when some server asks for it).
   awaitable<void> sweep_down_servers();
@@ -71,6 +82,9 @@ class runtime {
   worker_context context_;
   asio::io_context io_{1};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  tls::ticket_ring ring_;
+  std::vector<std::pair<const sluice::config::Bind*, std::unique_ptr<tls::server_context>>>
+      tls_contexts_;
   asio::signal_set signals_;
   asio::steady_timer hard_stop_;
   bool stopping_ = false;

@@ -78,6 +78,7 @@ void append_who(const log_record& r, std::string& out) {
   append_date(r.accepted, out);
   out += "] ";
   out += r.frontend;
+  if (r.tls != nullptr) out += '~';  // HAProxy's %ft: a TLS connection's frontend
   out += ' ';
   out += r.backend;
   out += '/';
@@ -99,6 +100,26 @@ void access_log::append_http(const log_record& r, std::string& out) {
   append_connections(r, out);
   out += ' ';
   append_quoted(r.request_line, out);
+}
+
+// HAProxy's httpslog appends "fc_err/ssl_fc_err/ssl_c_err/ssl_c_ca_err/ssl_fc_is_resumed
+// ssl_fc_sni/%sslv/%sslc". Sluice asks for no client certificates and logs no failed
+// handshake as a request, so the error fields are 0 over TLS (ssl_fc_err in 16 hex
+// digits, as HAProxy writes it); a plain connection has "-" for them.
+void access_log::append_https(const log_record& r, std::string& out) {
+  append_http(r, out);
+  if (r.tls == nullptr) {
+    out += " 0/-/-/-/0 -/-/-";
+    return;
+  }
+  out += " 0/0000000000000000/0/0/";
+  out += r.tls->resumed ? '1' : '0';
+  out += ' ';
+  out += r.tls->sni.empty() ? std::string_view("-") : r.tls->sni;
+  out += '/';
+  out += r.tls->protocol;
+  out += '/';
+  out += r.tls->cipher;
 }
 
 void access_log::append_tcp(const log_record& r, std::string& out) {
@@ -185,7 +206,9 @@ void access_log::emit(size_t i, const log_record& r) {
   // One worker thread: the line's buffer is kept between requests.
   thread_local std::string line;
   line.clear();
-  if (r.http && fe.options().httplog()) {
+  if (r.http && fe.options().httpslog()) {
+    append_https(r, line);
+  } else if (r.http && fe.options().httplog()) {
     append_http(r, line);
   } else if (!r.http || fe.options().tcplog()) {
     append_tcp(r, line);

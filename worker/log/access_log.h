@@ -34,6 +34,7 @@ struct log_record {
   uint32_t srv_queue = 0, backend_queue = 0;
   std::string request_line;  // %r, quoted on output
   bool http = true;
+  const route::tls_facts* tls = nullptr;  // the client connection's TLS, null when plain
 };
 
 class access_log {
@@ -48,6 +49,8 @@ class access_log {
 
   // The line without the syslog header.
   static void append_http(const log_record& r, std::string& out);
+  // `option httpslog`: the HTTP line, then the TLS fields.
+  static void append_https(const log_record& r, std::string& out);
   static void append_tcp(const log_record& r, std::string& out);
 
  private:

@@ -11,6 +11,7 @@
 #include "worker/http/parser.h"
 #include "worker/log/access_log.h"
 #include "worker/proxy/error_pages.h"
+#include "worker/tls/session.h"
 #include "worker/upstream/connect.h"
 
 namespace sluice::worker {
@@ -54,9 +55,10 @@ std::string_view uri_key(const pb::Backend& be, const http::request& req) {
 
 class http_session : public std::enable_shared_from_this<http_session>, public server_user {
  public:
-  http_session(tcp::socket client, frontend_runtime& fe)
+  http_session(tcp::socket client, frontend_runtime& fe, const tls::server_context* tls)
       : ticket_(*fe.sessions),
         client_(std::move(client)),
+        tls_(tls),
         server_sock_(client_.get_executor()),
         fe_(fe),
         ctx_(*fe.worker),
@@ -74,12 +76,12 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
 
   awaitable<void> run(std::shared_ptr<http_session> self) {
     error_code ec;
-    auto remote = client_.remote_endpoint(ec);
+    auto remote = client_.socket().remote_endpoint(ec);
     if (!ec) src_ = to_peer(remote);
-    auto local = client_.local_endpoint(ec);
+    auto local = client_.socket().local_endpoint(ec);
     if (!ec) dst_ = to_peer(local);
     asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
-    co_await serve();
+    if (tls_ == nullptr || co_await handshake()) co_await serve();
     close_all();
   }
 
@@ -107,18 +109,29 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       if (deadline_.expiry() > now) continue;  // moved earlier meanwhile: wait again
       if (deadline_at_ <= now) {
         timed_out_ = true;
-        error_code ignored;
-        client_.cancel(ignored);
-        server_sock_.cancel(ignored);
+        client_.cancel();
+        server_sock_.cancel();
         deadline_at_ = clock::time_point::max();
       }
       deadline_.expires_at(deadline_at_);
     }
   }
 
+  // -- TLS ------------------------------------------------------------------------------
+  // The client's handshake, bounded by `timeout client`. False: the connection is over.
+  awaitable<bool> handshake() {
+    client_.start_tls(tls_->new_ssl());
+    arm(client_ms());
+    auto [ec] = co_await client_.async_handshake(asio::ssl::stream_base::server, use_result);
+    const bool ok = !ec && !timed_out_;
+    tls::count_handshake(client_.ssl(), ok, fe_.counters);
+    if (ok) tls_facts_ = tls::facts_of(client_.ssl());
+    co_return ok;
+  }
+
   // -- I/O ------------------------------------------------------------------------------
   // Appends what `s` has to `buf`; `ms` bounds the wait (0 = the deadline already armed).
-  awaitable<io_end> read_more(tcp::socket& s, std::string& buf, uint64_t ms,
+  awaitable<io_end> read_more(tls::stream& s, std::string& buf, uint64_t ms,
                               bool keep_deadline = false) {
     if (!keep_deadline) arm(ms);
     auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk_), use_result);
@@ -130,7 +143,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     co_return io_end::ok;
   }
 
-  awaitable<io_end> write_all(tcp::socket& s, std::string_view data, uint64_t ms) {
+  awaitable<io_end> write_all(tls::stream& s, std::string_view data, uint64_t ms) {
     arm(ms);
     auto [ec, n] =
         co_await asio::async_write(s, asio::buffer(data.data(), data.size()), use_result);
@@ -141,7 +154,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
 
   // Copies a body from `from` (its bytes already received at the front of `buf`) to `to`,
   // leaving whatever follows the body (a pipelined request) in `buf`.
-  awaitable<io_end> write_gathered(tcp::socket& s, std::string_view a, std::string_view b,
+  awaitable<io_end> write_gathered(tls::stream& s, std::string_view a, std::string_view b,
                                    uint64_t ms) {
     arm(ms);
     std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()),
@@ -156,7 +169,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // leaving whatever follows the body (a pipelined request) in `buf`. A `head` given goes
   // out first, in the same write as the body bytes already here (one syscall, one packet
   // for a small message).
-  awaitable<body_end> forward_body(tcp::socket& from, std::string& buf, tcp::socket& to,
+  awaitable<body_end> forward_body(tls::stream& from, std::string& buf, tls::stream& to,
                                    http::body_kind kind, uint64_t length, uint64_t read_ms,
                                    uint64_t write_ms, uint64_t& moved, std::string_view head = {}) {
     std::string_view pending = head;
@@ -221,6 +234,8 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     t.req = &req_;
     t.src = src_;
     t.dst = dst_;
+    t.ssl = tls_ != nullptr;
+    t.tls = tls_ != nullptr ? &tls_facts_ : nullptr;
     t.req_len = req_len_;
     t.frontend_name = fe_.cfg->name();
     if (backend_ != nullptr) t.backend_name = backend_->cfg->name();
@@ -239,6 +254,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     request_error_ = false;
     bytes_in_ = 0;
     rec_.client = src_;
+    rec_.tls = tls_ != nullptr ? &tls_facts_ : nullptr;
     rec_.accepted = std::chrono::system_clock::now();
     rec_.frontend = fe_.cfg->name();
     rec_.backend = fe_.cfg->name();
@@ -339,20 +355,22 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // on-marked-down shutdown-sessions: the server is gone, so is this client's session.
   void shut_down() override {
     terminate('S', 'D');
-    error_code ignored;
-    server_sock_.close(ignored);
-    client_.close(ignored);
+    server_sock_.close();
+    client_.close();
   }
 
   void release_server(bool reusable) {
     if (!server_) return;
     backend_->servers[*server_].detach(this);
-    if (reusable && backend_->cfg->http_reuse() != pb::REUSE_NEVER && server_sock_.is_open()) {
-      ctx_.pool.put(&backend_->servers[*server_], std::move(server_sock_));
-      server_sock_ = tcp::socket(client_.get_executor());
+    server_runtime& srv = backend_->servers[*server_];
+    // A connection whose TLS SNI came from the request only serves that name again.
+    const bool per_request_sni = srv.sni && !srv.sni->literal();
+    if (reusable && backend_->cfg->http_reuse() != pb::REUSE_NEVER && server_sock_.is_open() &&
+        !per_request_sni) {
+      ctx_.pool.put(&srv, std::move(server_sock_));
+      server_sock_ = tls::stream(client_.get_executor());
     } else {
-      error_code ignored;
-      server_sock_.close(ignored);
+      server_sock_.close();
     }
     backend_->release(*server_);
     server_.reset();
@@ -512,8 +530,8 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     co_await pump(self, server_sock_, client_, sin_, ms);
   }
 
-  awaitable<void> pump([[maybe_unused]] std::shared_ptr<http_session> self, tcp::socket& from,
-                       tcp::socket& to, std::string& pending, uint64_t ms) {
+  awaitable<void> pump([[maybe_unused]] std::shared_ptr<http_session> self, tls::stream& from,
+                       tls::stream& to, std::string& pending, uint64_t ms) {
     std::vector<char> buf(ctx_.bufsize);
     if (!pending.empty()) {
       auto [wec, n] = co_await asio::async_write(to, asio::buffer(pending), use_result);
@@ -530,7 +548,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       if (rec) {
         if (rec == asio::error::eof && !closed_) {
           error_code ignored;
-          to.shutdown(tcp::socket::shutdown_send, ignored);
+          to.socket().shutdown(tcp::socket::shutdown_send, ignored);
           if (++tunnel_closed_ == 2) close_all();
         } else {
           close_all();
@@ -636,6 +654,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         // A server, its connection, the request.
         connect_options opt;
         opt.client_port = dst_.port;
+        opt.txn = &t;
         opt.hash_key = hash_key();
         // A request may be sent again when the server closed or reset the connection before
         // answering anything: always on a reused idle connection (the server may have closed
@@ -811,20 +830,21 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     }
   }
 
-  tcp::socket& server_sock() { return server_sock_; }
+  tls::stream& server_sock() { return server_sock_; }
 
   void close_all() {
     if (closed_) return;
     closed_ = true;
-    error_code ignored;
-    client_.close(ignored);
+    client_.close();
     release_server(false);
     deadline_.cancel();
   }
 
   session_ticket ticket_;
-  tcp::socket client_;
-  tcp::socket server_sock_;
+  tls::stream client_;
+  const tls::server_context* tls_;  // null on a plain bind
+  route::tls_facts tls_facts_;
+  tls::stream server_sock_;
   frontend_runtime& fe_;
   worker_context& ctx_;
   asio::steady_timer deadline_;
@@ -855,9 +875,9 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
 
 }  // namespace
 
-void start_http_session(tcp::socket client, frontend_runtime& fe) {
+void start_http_session(tcp::socket client, frontend_runtime& fe, const tls::server_context* tls) {
   auto executor = client.get_executor();
-  auto s = std::make_shared<http_session>(std::move(client), fe);
+  auto s = std::make_shared<http_session>(std::move(client), fe, tls);
   asio::co_spawn(executor, s->run(s), asio::detached);
 }
 

@@ -8,10 +8,13 @@
 
 #include "worker/core/asio.h"
 #include "worker/core/proxies.h"
+#include "worker/tls/context.h"
 
 namespace sluice::worker {
 
-// Takes over an accepted client connection of a mode http frontend.
-void start_http_session(tcp::socket client, frontend_runtime& fe);
+// Takes over an accepted client connection of a mode http frontend; `tls` (null on a
+// plain bind) terminates TLS first.
+void start_http_session(tcp::socket client, frontend_runtime& fe,
+                        const tls::server_context* tls = nullptr);
 
 }  // namespace sluice::worker

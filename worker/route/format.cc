@@ -124,7 +124,8 @@ format::format(std::string_view text) {
         {"ci", alias::client_ip},     {"cp", alias::client_port}, {"fi", alias::frontend_ip},
         {"fp", alias::frontend_port}, {"f", alias::frontend},     {"ft", alias::frontend},
         {"b", alias::backend},        {"s", alias::server},       {"HM", alias::method},
-        {"HU", alias::uri},           {"HP", alias::path},        {"HQ", alias::query}};
+        {"HU", alias::uri},           {"HP", alias::path},        {"HQ", alias::query},
+        {"sslv", alias::ssl_version}, {"sslc", alias::ssl_cipher}};
     p.k = kind::alias;
     for (const auto& [n, a] : names) {
       if (n == name) p.a = a;
@@ -173,6 +174,9 @@ void format::render(const txn& t, std::string& out) const {
               out += t.req->query();
             }
             break;
+          // "-" without TLS, as HAProxy's log fields.
+          case alias::ssl_version: out += t.tls != nullptr ? t.tls->protocol : "-"; break;
+          case alias::ssl_cipher: out += t.tls != nullptr ? t.tls->cipher : "-"; break;
           case alias::unknown: break;
         }
         break;

@@ -43,6 +43,8 @@ class format {
     uri,
     path,
     query,
+    ssl_version,
+    ssl_cipher,
     unknown
   };
   struct part {

@@ -246,7 +246,22 @@ void fetch(const pb::Sample& s, const txn& t, std::vector<sample_value>& out,
     case pb::FETCH_SRC_PORT: push_int(out, t.src.port); break;
     case pb::FETCH_DST_PORT: push_int(out, t.dst.port); break;
     case pb::FETCH_SSL_FC: push_int(out, t.ssl ? 1 : 0, pb::SAMPLE_BOOL); break;
-    case pb::FETCH_SSL_FC_SNI: break;  // no TLS termination: the sample is never available
+    case pb::FETCH_SSL_FC_SNI:
+      if (t.tls != nullptr && !t.tls->sni.empty()) push_str(out, t.tls->sni);
+      break;
+    case pb::FETCH_SSL_FC_PROTOCOL:
+      if (t.tls != nullptr) push_str(out, t.tls->protocol);
+      break;
+    case pb::FETCH_SSL_FC_CIPHER:
+      if (t.tls != nullptr) push_str(out, t.tls->cipher);
+      break;
+    case pb::FETCH_SSL_FC_ALPN:
+      if (t.tls != nullptr && !t.tls->alpn.empty()) push_str(out, t.tls->alpn);
+      break;
+    case pb::FETCH_SSL_FC_IS_RESUMED:
+      if (t.tls != nullptr) push_int(out, t.tls->resumed ? 1 : 0, pb::SAMPLE_BOOL);
+      break;
+    case pb::FETCH_STR: push_str(out, s.name()); break;
     case pb::FETCH_REQ_LEN: push_int(out, static_cast<int64_t>(t.req_len)); break;
     case pb::FETCH_ALWAYS_TRUE: push_int(out, 1, pb::SAMPLE_BOOL); break;
     case pb::FETCH_ALWAYS_FALSE: push_int(out, 0, pb::SAMPLE_BOOL); break;

@@ -8,6 +8,7 @@
 #include "worker/core/counting.h"
 #include "worker/core/peer.h"
 #include "worker/log/access_log.h"
+#include "worker/tls/session.h"
 #include "worker/upstream/connect.h"
 
 namespace sluice::worker {
@@ -19,9 +20,11 @@ using namespace asio::experimental::awaitable_operators;
 
 class tcp_session : public server_user {
  public:
-  tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize)
+  tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize,
+              const tls::server_context* tls)
       : ticket_(*fe.sessions),
         client_(std::move(client)),
+        tls_(tls),
         server_(client_.get_executor()),
         fe_(fe),
         watchdog_(client_.get_executor()),
@@ -37,12 +40,26 @@ class tcp_session : public server_user {
   // session alive for as long as it runs.
   awaitable<void> run([[maybe_unused]] std::shared_ptr<tcp_session> self) {
     error_code ec;
-    auto remote = client_.remote_endpoint(ec);
+    auto remote = client_.socket().remote_endpoint(ec);
     if (!ec) rec_.client = to_peer(remote);
-    auto local = client_.local_endpoint(ec);
+    auto local = client_.socket().local_endpoint(ec);
     route::txn t;
     t.src = rec_.client;
     if (!ec) t.dst = to_peer(local);
+    rec_.http = false;
+    rec_.accepted = std::chrono::system_clock::now();
+    rec_.frontend = fe_.cfg->name();
+    if (tls_ != nullptr) {
+      if (!co_await handshake()) {
+        rec_.backend = rec_.frontend;
+        rec_.server = "<NOSRV>";
+        rec_.termination = {'C', 'R'};
+        close_all();
+        co_return;
+      }
+      t.ssl = true;
+      t.tls = &tls_facts_;
+    }
     t.frontend_name = fe_.cfg->name();
     const proxies* px = fe_.worker != nullptr ? fe_.worker->px : nullptr;
     t.nbsrv = [px](std::string_view name) -> int64_t {
@@ -51,9 +68,6 @@ class tcp_session : public server_user {
     backend_runtime* be = px != nullptr ? choose_backend(fe_, *px, t) : fe_.default_backend;
     chosen_ = be;
     if (be != nullptr) count::add(be->counters, &stats::counter_block::sessions);
-    rec_.http = false;
-    rec_.accepted = std::chrono::system_clock::now();
-    rec_.frontend = fe_.cfg->name();
     rec_.backend = be != nullptr ? std::string_view(be->cfg->name()) : rec_.frontend;
     rec_.server = "<NOSRV>";
     if (be == nullptr) {
@@ -63,6 +77,7 @@ class tcp_session : public server_user {
     }
     connect_options opt;
     opt.client_port = t.dst.port;
+    opt.txn = &t;
     // `balance source` hashes the client's address bytes.
     if (be->cfg->balance() == sluice::config::BALANCE_SOURCE) opt.hash_key = address_bytes(t.src);
     auto connected = co_await connect_upstream(*be, server_, opt);
@@ -93,15 +108,34 @@ class tcp_session : public server_user {
  private:
   void shut_down() override { close_all(); }
 
+  // The client's TLS handshake, bounded by `timeout client`.
+  awaitable<bool> handshake() {
+    client_.start_tls(tls_->new_ssl());
+    const uint64_t ms = fe_.cfg->timeouts().client_ms();
+    bool ok = false;
+    if (ms == 0) {
+      auto [ec] = co_await client_.async_handshake(asio::ssl::stream_base::server, use_result);
+      ok = !ec;
+    } else {
+      asio::steady_timer timer(client_.get_executor(), std::chrono::milliseconds(ms));
+      auto r = co_await (client_.async_handshake(asio::ssl::stream_base::server, use_result) ||
+                         timer.async_wait(use_result));
+      ok = r.index() == 0 && !std::get<0>(std::get<0>(r));
+    }
+    tls::count_handshake(client_.ssl(), ok, fe_.counters);
+    if (ok) tls_facts_ = tls::facts_of(client_.ssl());
+    co_return ok;
+  }
+
   // Copies one direction until its source closes or an error ends the session.
-  awaitable<void> pump([[maybe_unused]] std::shared_ptr<tcp_session> self, tcp::socket& from,
-                       tcp::socket& to, std::vector<char>& buf, bool from_client) {
+  awaitable<void> pump([[maybe_unused]] std::shared_ptr<tcp_session> self, tls::stream& from,
+                       tls::stream& to, std::vector<char>& buf, bool from_client) {
     for (;;) {
       auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), use_result);
       if (rec) {
         if (rec == asio::error::eof && !closed_) {
           error_code ignored;
-          to.shutdown(tcp::socket::shutdown_send, ignored);  // pass the half-close on
+          to.socket().shutdown(tcp::socket::shutdown_send, ignored);  // pass the half-close on
           (from_client ? client_done_ : server_done_) = true;
           touch();
         } else {
@@ -197,9 +231,8 @@ class tcp_session : public server_user {
     if (closed_) return;
     closed_ = true;
     log();
-    error_code ignored;
-    client_.close(ignored);
-    server_.close(ignored);
+    client_.close();
+    server_.close();
     watchdog_.cancel();
     if (backend_ != nullptr && server_index_) {
       backend_->servers[*server_index_].detach(this);
@@ -208,8 +241,10 @@ class tcp_session : public server_user {
   }
 
   session_ticket ticket_;
-  tcp::socket client_;
-  tcp::socket server_;
+  tls::stream client_;
+  const tls::server_context* tls_;  // null on a plain bind
+  route::tls_facts tls_facts_;
+  tls::stream server_;
   frontend_runtime& fe_;
   backend_runtime* backend_ = nullptr;
   std::optional<size_t> server_index_;
@@ -230,9 +265,10 @@ class tcp_session : public server_user {
 
 }  // namespace
 
-void start_tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize) {
+void start_tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize,
+                       const tls::server_context* tls) {
   auto executor = client.get_executor();
-  auto s = std::make_shared<tcp_session>(std::move(client), fe, bufsize);
+  auto s = std::make_shared<tcp_session>(std::move(client), fe, bufsize, tls);
   asio::co_spawn(executor, s->run(s), asio::detached);
 }
 

@@ -5,10 +5,13 @@
 
 #include "worker/core/asio.h"
 #include "worker/core/proxies.h"
+#include "worker/tls/context.h"
 
 namespace sluice::worker {
 
-// Takes over an accepted client connection of a mode tcp frontend.
-void start_tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize);
+// Takes over an accepted client connection of a mode tcp frontend; `tls` (null on a plain
+// bind) terminates TLS first.
+void start_tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize,
+                       const tls::server_context* tls = nullptr);
 
 }  // namespace sluice::worker

@@ -2,6 +2,8 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <chrono>
+#include <iostream>
+#include <tuple>
 
 namespace sluice::worker {
 
@@ -9,9 +11,60 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 
+// A failed handshake says why in the worker's log, at most once a second per server.
+void log_tls_failure(const backend_runtime& be, server_runtime& srv, SSL* ssl, const error_code& ec,
+                     bool timed_out) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - srv.tls_error_logged < std::chrono::seconds(1)) return;
+  srv.tls_error_logged = now;
+  std::string why = timed_out ? "timed out" : ec.message();
+  long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
+  if (verify != X509_V_OK) {
+    why = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+  }
+  std::cerr << "sluice: server " << be.cfg->name() << "/" << srv.cfg->name()
+            << ": TLS handshake failed: " << why << std::endl;
+}
+
+awaitable<bool> handshake(const backend_runtime& be, server_runtime& srv, tls::stream& conn,
+                          const route::txn* t, std::chrono::milliseconds timeout) {
+  thread_local std::string sni;
+  sni.clear();
+  if (srv.sni && t != nullptr) srv.sni->render(*t, sni);
+  SSL* ssl = srv.tls->new_ssl(sni);
+  if (ssl == nullptr) co_return false;
+  conn.start_tls(ssl);
+  error_code ec;
+  bool timed_out = false;
+  if (timeout.count() == 0) {
+    std::tie(ec) = co_await conn.async_handshake(asio::ssl::stream_base::client, use_result);
+  } else {
+    asio::steady_timer timer(conn.get_executor(), timeout);
+    auto result = co_await (conn.async_handshake(asio::ssl::stream_base::client, use_result) ||
+                            timer.async_wait(use_result));
+    timed_out = result.index() != 0;
+    if (!timed_out) std::tie(ec) = std::get<0>(result);
+  }
+  if (!ec && !timed_out) co_return true;
+  log_tls_failure(be, srv, conn.ssl(), ec, timed_out);
+  conn.close();
+  co_return false;
+}
+
 // One attempt at one server: its endpoints in turn, each bounded by `timeout connect`.
-awaitable<bool> try_server(server_runtime& srv, tcp::socket& socket, uint16_t client_port,
-                           std::chrono::milliseconds timeout) {
+awaitable<bool> try_server(const backend_runtime& be, server_runtime& srv, tls::stream& conn,
+                           uint16_t client_port, std::chrono::milliseconds timeout,
+                           const route::txn* t) {
+  conn.close();
+  tcp::socket& socket = conn.socket();
+  const auto started = std::chrono::steady_clock::now();
+  auto left = [&] {
+    if (timeout.count() == 0) return timeout;
+    auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    return spent < timeout ? timeout - spent : std::chrono::milliseconds(1);
+  };
+  bool connected = false;
   for (auto ep : srv.endpoints) {
     if (ep.port() == 0) ep.port(client_port);
     error_code ec;
@@ -21,21 +74,27 @@ awaitable<bool> try_server(server_runtime& srv, tcp::socket& socket, uint16_t cl
     socket.set_option(tcp::no_delay(true), ec);
     if (timeout.count() == 0) {
       auto [cec] = co_await socket.async_connect(ep, use_result);
-      if (!cec) co_return true;
+      if (!cec) {
+        connected = true;
+        break;
+      }
       continue;
     }
     asio::steady_timer timer(socket.get_executor(), timeout);
     auto result = co_await (socket.async_connect(ep, use_result) || timer.async_wait(use_result));
-    if (result.index() == 0 && !std::get<0>(std::get<0>(result))) co_return true;
+    if (result.index() == 0 && !std::get<0>(std::get<0>(result))) {
+      connected = true;
+      break;
+    }
   }
-  error_code ec;
-  socket.close(ec);
-  co_return false;
+  if (connected && srv.tls) connected = co_await handshake(be, srv, conn, t, left());
+  if (!connected) conn.close();
+  co_return connected;
 }
 
 }  // namespace
 
-awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& socket,
+awaitable<connect_result> connect_upstream(backend_runtime& be, tls::stream& conn,
                                            const connect_options& opt) {
   using clock = std::chrono::steady_clock;
   const auto& cfg = *be.cfg;
@@ -49,7 +108,7 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& soc
         cfg.timeouts().queue_ms() != 0 ? cfg.timeouts().queue_ms() : cfg.timeouts().connect_ms());
     const auto deadline =
         queued_at + (limit.count() != 0 ? limit : std::chrono::milliseconds(5000));
-    asio::steady_timer wait(socket.get_executor());
+    asio::steady_timer wait(conn.get_executor());
     if (be.counters != nullptr) stats::add(be.counters->queue_entered);
     while (picked.full && clock::now() < deadline) {
       wait.expires_at(deadline);
@@ -74,7 +133,7 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& soc
   size_t server = *picked.server;
   if (opt.pool != nullptr) {
     if (auto idle = opt.pool->take(&be.servers[server])) {
-      socket = std::move(*idle);
+      conn = std::move(*idle);
       be.acquire(server);
       r.status = connect_status::connected;
       r.server = server;
@@ -88,7 +147,8 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& soc
   be.acquire(server);
   for (uint32_t attempt = 1; attempt <= attempts; ++attempt) {
     r.attempts = attempt;
-    const bool ok = co_await try_server(be.servers[server], socket, opt.client_port, timeout);
+    const bool ok =
+        co_await try_server(be, be.servers[server], conn, opt.client_port, timeout, opt.txn);
     be.servers[server].observed(ok, false);
     if (ok) {
       r.status = connect_status::connected;
@@ -102,7 +162,7 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& soc
     // Turn-around delay before retrying, so a restarting server is not hammered.
     auto delay = std::chrono::milliseconds(1000);
     if (timeout.count() != 0 && timeout < delay) delay = timeout;
-    asio::steady_timer pause(socket.get_executor(), delay);
+    asio::steady_timer pause(conn.get_executor(), delay);
     co_await pause.async_wait(use_result);
     if (cfg.options().redispatch() && attempt + 1 == attempts) {
       balance::pick_result other = be.pick({opt.hash_key, server});

@@ -11,6 +11,7 @@
 
 #include "worker/core/asio.h"
 #include "worker/core/proxies.h"
+#include "worker/tls/stream.h"
 #include "worker/upstream/pool.h"
 
 namespace sluice::worker {
@@ -38,10 +39,13 @@ struct connect_options {
   std::optional<std::string_view> hash_key;  // for hashing algorithms
   server_pool* pool = nullptr;               // reuse an idle connection when set
   std::optional<size_t> exclude;             // a server to avoid (after a failed reuse)
+  const route::txn* txn = nullptr;           // for a TLS server's `sni` expression
 };
 
 // On `connected`, the server's active count has been incremented: the caller releases it.
-awaitable<connect_result> connect_upstream(backend_runtime& be, tcp::socket& socket,
+// For an `ssl` server the TLS handshake is part of the attempt (bounded by `timeout
+// connect`, retried like a refused connection).
+awaitable<connect_result> connect_upstream(backend_runtime& be, tls::stream& conn,
                                            const connect_options& opt);
 
 }  // namespace sluice::worker

@@ -18,17 +18,16 @@ bool still_idle(tcp::socket& s) {
 
 }  // namespace
 
-void server_pool::put(const void* server, tcp::socket socket) {
+void server_pool::put(const void* server, tls::stream conn) {
   auto& list = idle_[server];
   if (list.size() >= max_idle_per_server) {
-    error_code ignored;
-    list.front().socket.close(ignored);
+    list.front().conn.close();
     list.erase(list.begin());
   }
-  list.push_back({std::move(socket), std::chrono::steady_clock::now()});
+  list.push_back({std::move(conn), std::chrono::steady_clock::now()});
 }
 
-std::optional<tcp::socket> server_pool::take(const void* server) {
+std::optional<tls::stream> server_pool::take(const void* server) {
   auto it = idle_.find(server);
   if (it == idle_.end()) return std::nullopt;
   auto& list = it->second;
@@ -37,9 +36,8 @@ std::optional<tcp::socket> server_pool::take(const void* server) {
   while (!list.empty()) {
     entry e = std::move(list.back());
     list.pop_back();
-    if (now - e.since < purge_delay && still_idle(e.socket)) return std::move(e.socket);
-    error_code ignored;
-    e.socket.close(ignored);
+    if (now - e.since < purge_delay && still_idle(e.conn.socket())) return std::move(e.conn);
+    e.conn.close();
   }
   return std::nullopt;
 }

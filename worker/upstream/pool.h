@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "worker/core/asio.h"
+#include "worker/tls/stream.h"
 
 namespace sluice::worker {
 
@@ -20,13 +21,13 @@ class server_pool {
   static constexpr std::chrono::seconds purge_delay{5};
 
   // `server` identifies a server across the worker (its slot address is fine).
-  void put(const void* server, tcp::socket socket);
-  std::optional<tcp::socket> take(const void* server);
+  void put(const void* server, tls::stream conn);
+  std::optional<tls::stream> take(const void* server);
   void clear() { idle_.clear(); }
 
  private:
   struct entry {
-    tcp::socket socket;
+    tls::stream conn;
     std::chrono::steady_clock::time_point since;
   };
   std::unordered_map<const void*, std::vector<entry>> idle_;

@@ -163,7 +163,7 @@ TEST(CounterTable, FoldMovesEveryField) {
   memory mem(counter_table::bytes_for(1, 1));
   counter_table t = counter_table::format(mem.data(), 1, 1);
   uint32_t o = *t.find_or_add("backend/be", object_kind::backend);
-  constexpr size_t fields = 24 + 4 * (histogram_buckets + 1);
+  constexpr size_t fields = 27 + 4 * (histogram_buckets + 1);
   auto* slot = reinterpret_cast<std::atomic<uint64_t>*>(&t.block(o, 0));
   for (size_t i = 0; i < fields; ++i) slot[i].store(i + 1);
   t.fold(0);
@@ -178,6 +178,7 @@ TEST(CounterTable, FoldMovesEveryField) {
   counter_values v = t.read(o);
   EXPECT_EQ(v.sessions, 1u);
   EXPECT_EQ(v.downtime_ms, 24u);
+  EXPECT_EQ(v.tls_handshake_failures, 27u);
   EXPECT_EQ(v.total_time.sum_us, fields);
 }
 
