@@ -26,6 +26,13 @@ requests wrk completed; the share of one core that this makes (is the proxy the
 bottleneck?); the worker's VmRSS after the run. Then, once per scenario and proxy,
 `strace -f -c` on the worker during a short run gives syscalls per request.
 
+The TLS scenarios (tls-*) put TLS between wrk and the proxies (a self-signed ECDSA P-256
+certificate made with the openssl command at run time); the proxies talk plain HTTP to
+the origin. Before measuring, each proxy is checked to resume a session (tls-ka-100B,
+tls-resume) or to refuse to (tls-handshake); during each measured run the handshakes and
+resumptions Sluice and HAProxy counted are read (before and after, outside the CPU
+window) and reported per request.
+
 Output: a markdown report (RESULTS/<date>.md), every run as a JSON line
 (RESULTS/<date>.jsonl), and with --doc the latest report between markers in that file.
 Every process started here is in its own process group and is stopped at the end, or on
@@ -41,6 +48,7 @@ import platform
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -61,6 +69,7 @@ HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 STRACE = shutil.which("strace")
+OPENSSL = shutil.which("openssl")
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROXY_CPU = "1"
@@ -78,6 +87,18 @@ SCENARIOS = [
      "title": f"{cfg.ROUTES} ACLs + use_backend, set-header, replace-path, 100 B"},
     {"name": "tcp", "kind": "tcp", "path": "/small", "close": False,
      "title": "mode tcp passthrough, keep-alive HTTP inside, 100 B"},
+    # TLS from wrk to the proxy, plain HTTP from the proxy to the origin. "tls": "tickets"
+    # leaves each proxy's session resumption on (tickets), "full" turns every kind off.
+    {"name": "tls-ka-100B", "kind": "http", "path": "/small", "close": False,
+     "tls": "tickets", "title": "TLS, keep-alive, 100 B responses"},
+    {"name": "tls-handshake", "kind": "http", "path": "/small", "close": True,
+     "tls": "full",
+     "title": "TLS, a new connection per request, every handshake full (no tickets, no "
+              "session cache; handshakes/s = req/s), 100 B"},
+    {"name": "tls-resume", "kind": "http", "path": "/small", "close": True,
+     "tls": "tickets",
+     "title": "TLS, a new connection per request, session tickets on (wrk offers its last "
+              "session; see the resumed share), 100 B"},
 ]
 PROXIES = ["sluice", "haproxy", "nginx"]
 
@@ -123,16 +144,55 @@ def machine(sluice):
 # ---------------------------------------------------------------------------------------
 # Ports and readiness.
 
-def http_get(port, path, timeout=2.0):
+_TLS_CLIENT = []
+
+
+def _client_tls_context():
+    """One client context for the whole run: a session can only be offered again through
+    the context that made it."""
+    if not _TLS_CLIENT:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the benchmark's certificate is self-signed
+        _TLS_CLIENT.append(ctx)
+    return _TLS_CLIENT[0]
+
+
+def tls_get(port, path, timeout=2.0, session=None):
+    """One GET over TLS on a fresh connection, offering `session`: (status, headers, body,
+    {"reused", "version", "cipher", "session"})."""
+    ctx = _client_tls_context()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname="sluice-bench.test", session=session) as s:
+            info = {"reused": s.session_reused, "version": s.version(),
+                    "cipher": (s.cipher() or ("?",))[0]}
+            data = _get(s, path)
+            # TLS 1.3 tickets come after the handshake: the session is complete only now.
+            info["session"] = s.session
+    return _parse_response(data) + (info,)
+
+
+def _get(s, path):
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def http_get(port, path, timeout=2.0, tls=False):
     """One GET on a fresh connection: (status, headers dict, body)."""
+    if tls:
+        return tls_get(port, path, timeout)[:3]
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = _get(s, path)
+    return _parse_response(data)
+
+
+def _parse_response(data):
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode(errors="replace").split("\r\n")
     status = int(lines[0].split()[1])
@@ -143,14 +203,14 @@ def http_get(port, path, timeout=2.0):
     return status, headers, body
 
 
-def wait_ready(port, path, proc, what, timeout=10.0):
+def wait_ready(port, path, proc, what, timeout=10.0, tls=False):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with status {proc.returncode} before answering")
         try:
-            status, _, _ = http_get(port, path, timeout=1.0)
+            status, _, _ = http_get(port, path, timeout=1.0, tls=tls)
             if status == 200:
                 return
             last = f"status {status}"
@@ -162,10 +222,14 @@ def wait_ready(port, path, proc, what, timeout=10.0):
 
 
 def check_answer(port, scenario, what):
-    """The proxy returns the expected body (and, for routing, the rewritten request)."""
-    status, headers, body = http_get(port, target_path(scenario, what))
+    """The proxy returns the expected body (and, for routing, the rewritten request; for
+    TLS, resumes a session or refuses to, as the scenario wants)."""
+    tls = uses_tls(scenario, what)
+    status, headers, body = http_get(port, target_path(scenario, what), tls=tls)
     expected = cfg.LARGE_BYTES if scenario["path"].endswith("16k") else cfg.SMALL_BYTES
     problems = []
+    if tls:
+        problems += check_resumption(port, scenario, what)
     if status != 200:
         problems.append(f"status {status}")
     if len(body) != expected:
@@ -180,6 +244,50 @@ def check_answer(port, scenario, what):
         raise RuntimeError(f"{what}, scenario {scenario['name']}: " + "; ".join(problems))
 
 
+def uses_tls(scenario, target_name):
+    """TLS scenarios: wrk speaks TLS to the proxies; the origin (the direct run) is plain."""
+    return bool(scenario.get("tls")) and target_name != "direct"
+
+
+def check_resumption(port, scenario, what):
+    """Two connections, the second offering the session the first one got (as wrk does
+    after a `Connection: close`): resumed with tickets on, a full handshake in
+    tls-handshake. Problems found, as text."""
+    first = tls_get(port, scenario["path"])
+    second = tls_get(port, scenario["path"], session=first[3]["session"])
+    want = scenario["tls"] != "full"
+    problems = []
+    for status, _, body, _ in (first, second):
+        if status != 200 or len(body) != cfg.SMALL_BYTES:
+            problems.append(f"TLS GET: status {status}, body {len(body)} bytes")
+    if second[3]["reused"] != want:
+        problems.append(f"a second TLS connection offering the first one's session was "
+                        f"{'resumed' if second[3]['reused'] else 'a full handshake'}; "
+                        f"{'resumption' if want else 'a full handshake'} expected")
+    return problems
+
+
+def handshake_parameters(port):
+    """What a default OpenSSL client negotiates (wrk is one): `openssl s_client -brief`'s
+    protocol, cipher suite, signature type and key exchange group."""
+    try:
+        out = subprocess.run([OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-brief",
+                              "-servername", "sluice-bench.test"],
+                             capture_output=True, text=True, timeout=10,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"s_client failed: {e}"
+    found = {}
+    for line in (out.stdout + out.stderr).splitlines():
+        key, _, value = line.partition(":")
+        if key in ("Protocol version", "Ciphersuite", "Signature type", "Server Temp Key"):
+            found[key] = value.strip()
+    if not found:
+        return f"s_client: no handshake ({(out.stdout + out.stderr).strip()[:200]})"
+    return ", ".join(found.get(k, "?") for k in (
+        "Protocol version", "Ciphersuite", "Signature type", "Server Temp Key"))
+
+
 def target_path(scenario, target_name):
     """The routing scenario's path exists on the origin only once a proxy rewrote it: the
     ceiling run asks the origin for the rewritten path."""
@@ -190,7 +298,8 @@ def target_path(scenario, target_name):
 
 def run_wrk(target, scenario, connections, seconds):
     return load.run_wrk(WRK, LOAD_CPU, target.port, target_path(scenario, target.name),
-                        connections, seconds, close=scenario["close"])
+                        connections, seconds, close=scenario["close"],
+                        scheme="https" if uses_tls(scenario, target.name) else "http")
 
 
 # ---------------------------------------------------------------------------------------
@@ -199,11 +308,13 @@ def run_wrk(target, scenario, connections, seconds):
 class Target:
     """One thing wrk can be pointed at: the origin itself, or a proxy in front of it."""
 
-    def __init__(self, name, port, proc=None, find_workers=None):
+    def __init__(self, name, port, proc=None, find_workers=None, tls_counts=None):
         self.name = name
         self.port = port
         self.proc = proc
         self.find_workers = find_workers
+        # TLS scenarios, Sluice and HAProxy: () -> (handshakes, of which resumed) so far.
+        self.tls_counts = tls_counts
 
     def workers(self):
         if self.find_workers is None:
@@ -233,16 +344,69 @@ def start_origin(procs, work, port):
     return Target("direct", port, proc)
 
 
-def start_proxy(procs, work, name, scenario, port, origin_port, sluice):
+def sluice_tls_counts(metrics_port):
+    """Sluice's handshakes and resumptions of frontend fe, from its exporter."""
+    with socket.create_connection(("127.0.0.1", metrics_port), timeout=5) as s:
+        data = _get(s, "/metrics")
+    values = {}
+    for line in data.decode(errors="replace").splitlines():
+        for key in ("tls_handshakes_total", "tls_resumptions_total"):
+            if line.startswith(f'sluice_frontend_{key}{{proxy="fe"}} '):
+                values[key] = int(float(line.split()[-1]))
+    if len(values) != 2:
+        raise RuntimeError(f"sluice: no TLS counters for frontend fe on its exporter "
+                           f"(port {metrics_port})")
+    return values["tls_handshakes_total"], values["tls_resumptions_total"]
+
+
+def haproxy_tls_counts(path):
+    """HAProxy's handshakes and resumptions of frontend fe, from `show stat` on its stats
+    socket: ssl_sess counts the new sessions (full handshakes), ssl_reused_sess the
+    resumed ones."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(path)
+        data = _get_unix(s, b"show stat\n")
+    lines = data.decode(errors="replace").splitlines()
+    names = lines[0].lstrip("# ").split(",")
+    for line in lines[1:]:
+        row = dict(zip(names, line.split(",")))
+        if row.get("pxname") == "fe" and row.get("svname") == "FRONTEND":
+            full, reused = int(row["ssl_sess"] or 0), int(row["ssl_reused_sess"] or 0)
+            return full + reused, reused
+    raise RuntimeError(f"haproxy: no frontend fe in `show stat` on {path}")
+
+
+def _get_unix(s, command):
+    s.sendall(command)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def start_proxy(procs, work, name, scenario, port, origin_port, sluice, certificate=None):
     folder = os.path.join(work, f"{scenario['name']}-{name}")
     os.makedirs(folder, exist_ok=True)
     log = os.path.join(folder, "output.log")
-    shared = cfg.haproxy_lang(scenario, port, origin_port)
+    tls = None
+    if scenario.get("tls"):
+        tls = dict(certificate, mode=scenario["tls"],
+                   socket=os.path.join(folder, "haproxy.sock"),
+                   metrics_port=free_ports(1)[0])
+    shared = cfg.haproxy_lang(scenario, port, origin_port, tls)
+    counts = None
     if name == "sluice":
         conf = os.path.join(folder, "sluice.cfg")
         with open(conf, "w") as f:
             f.write(cfg.for_sluice(shared))
         proc = procs.start(name, [sluice, "-f", conf], log, PROXY_CPU)
+        if tls:
+            def counts():
+                return sluice_tls_counts(tls["metrics_port"])
 
         def find():
             return [p for p in children(proc.pid) if cmdline(p).startswith("sluice: worker")]
@@ -251,21 +415,24 @@ def start_proxy(procs, work, name, scenario, port, origin_port, sluice):
         with open(conf, "w") as f:
             f.write(cfg.for_haproxy(shared))
         proc = procs.start(name, [HAPROXY, "-db", "-f", conf], log, PROXY_CPU)
+        if tls:
+            def counts():
+                return haproxy_tls_counts(tls["socket"])
 
         def find():
             return [proc.pid]
     else:
         conf = os.path.join(folder, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(cfg.nginx_proxy(scenario, folder, port, origin_port))
+            f.write(cfg.nginx_proxy(scenario, folder, port, origin_port, tls))
         proc = procs.start(name, [NGINX, "-p", folder, "-c", conf, "-e",
                                   os.path.join(folder, "error.log")], log, PROXY_CPU)
 
         def find():
             return [p for p in children(proc.pid)
                     if cmdline(p).startswith("nginx: worker process")]
-    wait_ready(port, "/small", proc, name, timeout=15.0)
-    target = Target(name, port, proc, find)
+    wait_ready(port, "/small", proc, name, timeout=15.0, tls=bool(tls))
+    target = Target(name, port, proc, find, counts)
     deadline = time.monotonic() + 5
     while not target.find_workers() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -281,6 +448,7 @@ def measure(target, scenario, args):
     if args.warmup > 0:
         run_wrk(target, scenario, args.connections, args.warmup)
     pids = target.workers()
+    tls0 = target.tls_counts() if target.tls_counts else None
     busy0 = cpu_busy_jiffies(PROXY_CPU)
     load0 = cpu_busy_jiffies(LOAD_CPU)
     ticks0 = cpu_ticks(pids) if pids else (0, 0)
@@ -294,6 +462,13 @@ def measure(target, scenario, args):
     load1 = cpu_busy_jiffies(LOAD_CPU)
     result.update({"scenario": scenario["name"], "target": target.name, "wall_s": wall,
                    "tcp_segments": (segments1 - segments0) / max(result["requests"], 1)})
+    if tls0 is not None:
+        # Read after the CPU window: HAProxy answers its stats socket on its one thread.
+        tls1 = target.tls_counts()
+        handshakes, resumed = tls1[0] - tls0[0], tls1[1] - tls0[1]
+        result.update({"tls_handshakes": handshakes, "tls_resumed": resumed,
+                       "tls_handshakes_per_request": handshakes / max(result["requests"], 1),
+                       "tls_resumed_pct": resumed / handshakes * 100 if handshakes else None})
     if pids:
         user = (ticks1[0] - ticks0[0]) / CLK_TCK
         system = (ticks1[1] - ticks0[1]) / CLK_TCK
@@ -386,6 +561,10 @@ def run(args, procs, work):
     print(f"machine: {info['machine']['nproc']} CPUs, {info['machine']['cpu_model']}; "
           f"load average {info['loadavg_before']}", flush=True)
 
+    certificate = None
+    if any(s.get("tls") for s in args.scenarios):
+        certificate = cfg.make_certificate(os.path.join(work, "tls"), OPENSSL)
+        info["tls"] = {}
     origin_port, *ports = free_ports(1 + len(args.proxies))
     origin = start_origin(procs, work, origin_port)
     runs, syscalls, configs = [], [], {}
@@ -393,13 +572,21 @@ def run(args, procs, work):
         targets = [origin]
         started = []
         for name, port in zip(args.proxies, ports):
-            target = start_proxy(procs, work, name, scenario, port, origin_port, sluice)
+            target = start_proxy(procs, work, name, scenario, port, origin_port, sluice,
+                                 certificate)
             targets.append(target)
             started.append(target)
         for target in targets:
             check_answer(target.port, scenario, target.name)
+        if scenario.get("tls"):
+            negotiated = {t.name: handshake_parameters(t.port) for t in started}
+            info["tls"][scenario["name"]] = negotiated
+            for name, text in negotiated.items():
+                print(f"  {scenario['name']} {name}: {text}", flush=True)
         if scenario["kind"] in ("routing", "tcp") or scenario["name"] == "ka-100B":
             configs[scenario["kind"]] = read_configs(work, scenario, started, origin_port)
+        if scenario["name"] == "tls-handshake":
+            configs["tls"] = read_configs(work, scenario, started, origin_port)
         print(f"\n== {scenario['name']}: {scenario['title']}", flush=True)
         for r in range(args.rounds):
             order = targets[r % len(targets):] + targets[:r % len(targets)]
@@ -494,6 +681,10 @@ def main(argv):
             print(f"compare.py: missing {tool or 'taskset'} (tests/bench/run.sh installs the "
                   f"packages; build sluice first)", file=sys.stderr)
             return 1
+    if any(s.get("tls") for s in args.scenarios) and not OPENSSL:
+        print("compare.py: the TLS scenarios need the openssl command (tests/bench/run.sh "
+              "installs it)", file=sys.stderr)
+        return 1
     if os.cpu_count() < 2:
         print("compare.py: needs 2 CPUs (proxy on CPU 1, load on CPU 0)", file=sys.stderr)
         return 1

@@ -3,14 +3,25 @@
 
 Sluice and HAProxy get the same file, written in HAProxy's language. The only lines that
 differ are the Sluice-only keywords, marked with SLUICE_ONLY at the end of the line here;
-they are removed from HAProxy's copy (HAProxy refuses `workers`). Sluice reads `nbthread 1`
-and ignores it with a warning. nginx gets the closest equivalent; what differs is listed
-in NGINX_DIFFERENCES and printed with the results.
+they are removed from HAProxy's copy (HAProxy refuses `workers`), and the HAProxy-only
+ones, marked HAPROXY_ONLY, removed from Sluice's (the TLS scenarios' `stats socket`, which
+the harness reads HAProxy's TLS counters from, and `tune.ssl.cachesize 0`, which Sluice
+refuses: it keeps no server-side session cache). Sluice reads `nbthread 1` and ignores it
+with a warning. nginx gets the closest equivalent; what differs is listed in
+NGINX_DIFFERENCES and printed with the results.
+
+TLS scenarios (`scenario["tls"]`): the proxies terminate TLS with one self-signed ECDSA
+P-256 certificate made at run time (`make_certificate`) and talk plain HTTP to the origin.
+`tls` is "tickets" (each proxy's defaults: session tickets on) or "full" (no resumption at
+all: `no-tls-tickets` on the bind, HAProxy's session cache off, nginx's tickets and cache
+off), see TLS_DIFFERENCES.
 """
 
 import os
+import subprocess
 
 SLUICE_ONLY = "#SLUICE-ONLY"
+HAPROXY_ONLY = "#HAPROXY-ONLY"
 
 # The routing scenario: one ACL per backend, each backend rewrites the path and sets a
 # header. The benchmark requests the last route, so each proxy evaluates every ACL.
@@ -32,6 +43,46 @@ NGINX_DIFFERENCES = [
     "mode tcp: nginx's `stream` module (`libnginx-mod-stream`), `proxy_pass` to one "
     "upstream",
 ]
+
+# How the TLS scenarios' configurations differ (printed with the results when one ran).
+TLS_DIFFERENCES = [
+    "Sluice and HAProxy: `bind ... ssl crt BUNDLE alpn http/1.1` (certificate and key in one "
+    "PEM file), no cipher, curve or version setting: each proxy's defaults (TLS 1.2 minimum "
+    "in both; wrk, an OpenSSL 3 client, negotiates TLS 1.3, whose suites and groups are "
+    "OpenSSL's defaults in all three proxies; the negotiated parameters are printed above)",
+    "tls-handshake: `no-tls-tickets` on the bind of both, and `tune.ssl.cachesize 0` in "
+    "HAProxy's global section (without it HAProxy resumes TLS 1.3 sessions from its "
+    "server-side cache even with no-tls-tickets; Sluice has no server-side cache and "
+    "refuses the keyword)",
+    "HAProxy's TLS files also have a `stats socket`, Sluice's a `prometheus-exporter` "
+    "frontend (served by its stats process, not by the worker): the harness reads the "
+    "handshake and resumption counters through them before and after each measured run, "
+    "outside the CPU measurement",
+    "nginx: `listen ... ssl` with the same certificate and key as two files, "
+    "`ssl_protocols TLSv1.2 TLSv1.3`, default ciphers; tls-handshake adds "
+    "`ssl_session_tickets off` and `ssl_session_cache off`; nginx has no counter of "
+    "resumed handshakes, so its column stays empty (the check before the runs covers it)",
+]
+
+
+def make_certificate(folder, openssl="openssl"):
+    """A self-signed ECDSA P-256 certificate for the TLS scenarios, made with the openssl
+    command: {"cert", "key", "bundle"} paths (the bundle is certificate + key in one PEM
+    file, what `crt` takes)."""
+    os.makedirs(folder, exist_ok=True)
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    argv = [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", key, "-out", cert, "-days", "7", "-subj",
+            "/CN=sluice-bench.test", "-addext", "subjectAltName=DNS:sluice-bench.test"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(f"openssl req failed ({out.returncode}): {out.stderr.strip()}")
+    bundle = os.path.join(folder, "bundle.pem")
+    with open(bundle, "w") as f:
+        for path in (cert, key):
+            with open(path) as part:
+                f.write(part.read())
+    return {"cert": cert, "key": key, "bundle": bundle}
 
 
 def origin_files(www):
@@ -94,11 +145,16 @@ def origin_nginx(prefix, port, www):
 # ---------------------------------------------------------------------------------------
 # HAProxy's language, for Sluice and HAProxy.
 
-def _haproxy_head(mode):
+def _haproxy_head(mode, tls=None):
+    extra = ""
+    if tls:
+        extra += f"    stats socket {tls['socket']} mode 600 level admin {HAPROXY_ONLY}\n"
+        if tls["mode"] == "full":
+            extra += f"    tune.ssl.cachesize 0 {HAPROXY_ONLY}\n"
     return f"""global
     workers 1 {SLUICE_ONLY}
     nbthread 1
-
+{extra}
 defaults
     mode {mode}
     timeout connect 5s
@@ -107,10 +163,30 @@ defaults
 """
 
 
-def haproxy_lang(scenario, port, origin_port):
+def _tls_bind(tls):
+    if not tls:
+        return ""
+    return (f" ssl crt {tls['bundle']} alpn http/1.1"
+            + (" no-tls-tickets" if tls["mode"] == "full" else ""))
+
+
+def _metrics_frontend(tls):
+    """Sluice's exporter frontend, from which the harness reads its TLS counters."""
+    if not tls:
+        return ""
+    return "".join(f"{line} {SLUICE_ONLY}\n" for line in (
+        "", "frontend metrics", f"    bind 127.0.0.1:{tls['metrics_port']}",
+        "    http-request use-service prometheus-exporter"))
+
+
+def haproxy_lang(scenario, port, origin_port, tls=None):
     """The configuration for `scenario` (its `kind`: http, routing or tcp), with the
-    Sluice-only lines still marked."""
+    Sluice-only and HAProxy-only lines still marked. `tls` (TLS scenarios, kind http only):
+    {"mode": "tickets" or "full", "bundle", "socket" (HAProxy's stats socket),
+    "metrics_port" (Sluice's exporter)}."""
     kind = scenario["kind"]
+    if tls and kind != "http":
+        raise ValueError(f"scenario {scenario['name']}: TLS is set up for kind http only")
     if kind == "tcp":
         return _haproxy_head("tcp") + f"""
 frontend fe
@@ -120,13 +196,13 @@ frontend fe
 backend be
     server origin 127.0.0.1:{origin_port}
 """
-    head = _haproxy_head("http") + "    http-reuse always\n"
+    head = _haproxy_head("http", tls) + "    http-reuse always\n"
     if kind == "http":
         return head + f"""
 frontend fe
-    bind 127.0.0.1:{port}
+    bind 127.0.0.1:{port}{_tls_bind(tls)}
     default_backend be
-
+{_metrics_frontend(tls)}
 backend be
     server origin 127.0.0.1:{origin_port}
 """
@@ -148,11 +224,13 @@ backend be
 
 
 def for_sluice(text):
-    return text.replace(" " + SLUICE_ONLY, "")
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if HAPROXY_ONLY not in line).replace(" " + SLUICE_ONLY, "")
 
 
 def for_haproxy(text):
-    return "".join(line for line in text.splitlines(keepends=True) if SLUICE_ONLY not in line)
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if SLUICE_ONLY not in line).replace(" " + HAPROXY_ONLY, "")
 
 
 # ---------------------------------------------------------------------------------------
@@ -168,7 +246,18 @@ def _nginx_location(extra_headers=(), rewrite=None):
     return "\n            ".join(lines)
 
 
-def nginx_proxy(scenario, prefix, port, origin_port):
+def _nginx_tls(tls):
+    if not tls:
+        return ""
+    lines = [f"ssl_certificate {tls['cert']};", f"ssl_certificate_key {tls['key']};",
+             "ssl_protocols TLSv1.2 TLSv1.3;"]
+    if tls["mode"] == "full":
+        lines += ["ssl_session_tickets off;", "ssl_session_cache off;"]
+    return "".join(f"        {line}\n" for line in lines)
+
+
+def nginx_proxy(scenario, prefix, port, origin_port, tls=None):
+    """nginx as the proxy; `tls` as for haproxy_lang, with "cert" and "key" files."""
     kind = scenario["kind"]
     if kind == "tcp":
         return "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n" + _nginx_common(
@@ -207,8 +296,8 @@ def nginx_proxy(scenario, prefix, port, origin_port):
         keepalive_timeout 60s;
     }}
     server {{
-        listen 127.0.0.1:{port} backlog=4096;
-{body}
+        listen 127.0.0.1:{port}{" ssl" if tls else ""} backlog=4096;
+{_nginx_tls(tls)}{body}
     }}
 }}
 """

@@ -36,13 +36,15 @@ def parse_wrk(out):
     return result
 
 
-def run_wrk(wrk, cpu, port, path, connections, seconds, close=False):
-    """One wrk run on `cpu`: (parsed figures, wrk's output)."""
+def run_wrk(wrk, cpu, port, path, connections, seconds, close=False, scheme="http"):
+    """One wrk run on `cpu`: (parsed figures, wrk's output). With scheme "https" wrk
+    speaks TLS (its OpenSSL client: no verification, SNI = the address, and after a
+    `Connection: close` it offers the last session it got on the next connection)."""
     argv = ["taskset", "-c", cpu, wrk, "-t1", f"-c{connections}", f"-d{seconds}s",
             "--latency", "--timeout", "5s"]
     if close:
         argv += ["-H", "Connection: close"]
-    argv.append(f"http://127.0.0.1:{port}{path}")
+    argv.append(f"{scheme}://127.0.0.1:{port}{path}")
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
     if out.returncode != 0:
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr.strip()}")

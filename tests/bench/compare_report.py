@@ -20,6 +20,8 @@ def run_line(r):
     if "cpu_us" in r:
         text += (f"  cpu {r['cpu_us']:6.1f} us/req ({r['proxy_core_pct']:.0f} % of a core)"
                  f"  rss {r['rss_kib'] / 1024:.1f} MiB")
+    if "tls_handshakes" in r:
+        text += f"  tls {_fmt_tls(r['tls_handshakes_per_request'], r['tls_resumed_pct'])}"
     text += f"  cpu0 {r['cpu0_busy_pct']:.0f} % cpu1 {r['cpu1_busy_pct']:.0f} %"
     if r["errors"] or r["non2xx"]:
         text += f"  ERRORS socket {r['errors']} non-2xx {r['non2xx']}"
@@ -32,6 +34,13 @@ def fmt_ms(ms):
     if ms < 1:
         return f"{ms * 1000:.0f} us"
     return f"{ms:.2f} ms"
+
+
+def _fmt_tls(per_request, resumed_pct):
+    if per_request is None:
+        return "-"
+    resumed = "-" if resumed_pct is None else f"{resumed_pct:.0f} %"
+    return f"{per_request:.3f} ({resumed} resumed)"
 
 
 def _median(runs, key):
@@ -49,7 +58,7 @@ def medians(runs):
         m = {k: _median(group, k) for k in (
             "rps", "p50_ms", "p99_ms", "cpu_us", "cpu_user_us", "cpu_sys_us",
             "proxy_core_pct", "rss_kib", "hwm_kib", "cpu1_busy_pct", "cpu0_busy_pct",
-            "tcp_segments")}
+            "tcp_segments", "tls_handshakes_per_request", "tls_resumed_pct")}
         m["rps_min"] = min(r["rps"] for r in group)
         m["rps_max"] = max(r["rps"] for r in group)
         m["rounds"] = len(group)
@@ -78,17 +87,22 @@ def _syscalls(syscalls):
 
 
 def scenario_table(scenario, med, sys_by, proxies):
+    tls = bool(scenario.get("tls"))
     rows = []
     rows.append("| target | req/s (spread) | p50 | p99 | proxy CPU / request (user + sys) "
-                "| proxy core busy | syscalls / request | TCP segments / request | worker RSS |")
-    rows.append("|---|---|---|---|---|---|---|---|---|")
+                "| proxy core busy | syscalls / request | TCP segments / request | worker RSS |"
+                + (" TLS handshakes / request (resumed) |" if tls else ""))
+    rows.append("|---|---|---|---|---|---|---|---|---|" + ("---|" if tls else ""))
     name = scenario["name"]
     for target in ["direct"] + proxies:
         m = med.get((name, target))
         if not m:
             continue
         spread = f"{m['rps_min']:.0f}-{m['rps_max']:.0f}"
-        cells = [NAMES[target], f"{m['rps']:.0f} ({spread})", fmt_ms(m["p50_ms"]),
+        label = NAMES[target]
+        if tls and target == "direct":
+            label = "origin direct, plain HTTP (no TLS: not a ceiling for TLS)"
+        cells = [label, f"{m['rps']:.0f} ({spread})", fmt_ms(m["p50_ms"]),
                  fmt_ms(m["p99_ms"])]
         if m["cpu_us"] is not None:
             cells.append(f"{m['cpu_us']:.1f} us ({m['cpu_user_us']:.1f} + "
@@ -100,6 +114,8 @@ def scenario_table(scenario, med, sys_by, proxies):
             cells.append(f"{m['rss_kib'] / 1024:.1f} MiB")
         else:
             cells += ["-", "-", "-", _fmt_num(m["tcp_segments"]), "-"]
+        if tls:
+            cells.append(_fmt_tls(m["tls_handshakes_per_request"], m["tls_resumed_pct"]))
         if m["errors"] or m["non2xx"]:
             cells[0] += f" (errors: socket {m['errors']}, non-2xx {m['non2xx']})"
         rows.append("| " + " | ".join(cells) + " |")
@@ -119,6 +135,8 @@ def scenario_table(scenario, med, sys_by, proxies):
                                    o_sys and o_sys["per_request"])),
                  _fmt_ratio(_ratio(s_m["tcp_segments"], o_m["tcp_segments"])),
                  _fmt_ratio(_ratio(s_m["rss_kib"], o_m["rss_kib"]))]
+        if tls:
+            cells.append("")
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -266,11 +284,36 @@ def markdown(info, runs, syscalls, configs, args, full=True):
           "it with the direct row. Ratios are Sluice / other: above 1 is better for req/s, "
           "below 1 better for the rest.")
     out.append("")
+    if any(sc.get("tls") for sc in args.scenarios):
+        out.append(
+            "TLS scenarios (`tls-*`): wrk speaks TLS (`https://`, its OpenSSL client) to the "
+            "proxies, which terminate it with one self-signed ECDSA P-256 certificate made "
+            "with `openssl req` at the start of the run and talk plain HTTP to the origin. "
+            "`tls-handshake` turns every kind of resumption off (`no-tls-tickets`; HAProxy "
+            "also `tune.ssl.cachesize 0`; nginx `ssl_session_tickets off`, "
+            "`ssl_session_cache off`), so each request is one full handshake: handshakes/s = "
+            "req/s. `tls-resume` leaves tickets on; wrk offers the last session it received "
+            "on each new connection. Before measuring, each proxy was checked (Python's ssl "
+            "module: a second connection offering the first one's session) to resume with "
+            "tickets on and to do a full handshake in `tls-handshake`. The column \"TLS "
+            "handshakes / request\" comes from the proxies' own counters (Sluice's "
+            "`frontend_tls_handshakes_total` and `_resumptions_total`, HAProxy's `ssl_sess` "
+            "+ `ssl_reused_sess` from `show stat`), read before and after each measured run; "
+            "nginx has no such counter. The direct row is the origin over plain HTTP, for "
+            "reference only: on this machine wrk's own side of each handshake, on the load "
+            "core, often limits handshakes/s, so compare CPU per request.")
+        out.append("")
     for scenario in args.scenarios:
         out.append(f"### {scenario['title']}")
         out.append("")
         out.append(scenario_table(scenario, med, sys_by, args.proxies))
         out.append("")
+        negotiated = info.get("tls", {}).get(scenario["name"])
+        if negotiated:
+            out.append("Negotiated by a default OpenSSL client (`openssl s_client -brief`): "
+                       + "; ".join(f"{NAMES[p]}: {text}" for p, text in negotiated.items())
+                       + ".")
+            out.append("")
     table = ratio_table(args.scenarios, med, sys_by, args.proxies)
     if table:
         out += ["### Ratios over all scenarios (Sluice / other)", "", table, ""]
@@ -287,6 +330,7 @@ def markdown(info, runs, syscalls, configs, args, full=True):
                "scenario requests `" + cfg.ROUTED_PATH + "`, which the last of the "
                f"{cfg.ROUTES} ACLs matches.")
     out.append("")
+    tls_configs = configs.get("tls", {}) if full else {}
     routing = configs.get("routing", {}) if full else {}
     if not full and configs.get("routing"):
         out += ["The routing configurations (the same Sluice/HAProxy file, and nginx's) are "
@@ -297,10 +341,16 @@ def markdown(info, runs, syscalls, configs, args, full=True):
                 "`workers 1`):", "", "```", routing["sluice"].rstrip(), "```", ""]
     if "nginx" in routing:
         out += ["Routing scenario, nginx:", "", "```", routing["nginx"].rstrip(), "```", ""]
+    for proxy, text in tls_configs.items():
+        out += [f"tls-handshake scenario, {NAMES[proxy]}:", "", "```", text.rstrip(), "```", ""]
     out.append("Where the nginx configurations differ:")
     out.append("")
     out += [f"- {d}" for d in cfg.NGINX_DIFFERENCES]
     out.append("")
+    if any(sc.get("tls") for sc in args.scenarios):
+        out += ["The TLS scenarios' configurations:", ""]
+        out += [f"- {d}" for d in cfg.TLS_DIFFERENCES]
+        out.append("")
     return "\n".join(out)
 
 

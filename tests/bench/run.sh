@@ -18,7 +18,7 @@ bin_dir="${SLUICE_BIN_DIR:-$root/build/bin}"
 
 if [ "${SLUICE_BENCH_NO_INSTALL:-0}" != 1 ]; then
   bash "$root/deploy/install-deps.sh" wrk haproxy nginx-light libnginx-mod-stream strace \
-    util-linux python3
+    util-linux python3 openssl
 fi
 if [ ! -x "$bin_dir/sluice" ]; then
   echo "run.sh: $bin_dir/sluice not found: build Sluice first (see README.md)" >&2

@@ -32,14 +32,17 @@ class stream {
   bool is_open() const { return socket().is_open(); }
   executor_type get_executor() { return plain_.get_executor(); }
 
-  // Closes the socket and drops TLS: the stream is a fresh, closed plain one.
+  // Closes the socket. Operations in flight complete with an error; the TLS state stays
+  // until the stream goes, since those operations still refer to it.
   void close() {
     error_code ignored;
     socket().close(ignored);
-    if (tls_) {
-      plain_ = tcp::socket(tls_->get_executor());
-      tls_.reset();
-    }
+  }
+  // Closes and drops TLS: a fresh, closed plain stream for another connection attempt.
+  // Only when no operation is in flight.
+  void reset() {
+    close();
+    tls_.reset();
   }
   void cancel() {
     error_code ignored;

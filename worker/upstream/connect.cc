@@ -55,7 +55,7 @@ awaitable<bool> handshake(const backend_runtime& be, server_runtime& srv, tls::s
 awaitable<bool> try_server(const backend_runtime& be, server_runtime& srv, tls::stream& conn,
                            uint16_t client_port, std::chrono::milliseconds timeout,
                            const route::txn* t) {
-  conn.close();
+  conn.reset();
   tcp::socket& socket = conn.socket();
   const auto started = std::chrono::steady_clock::now();
   auto left = [&] {
