@@ -45,6 +45,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -619,9 +620,11 @@ def read_configs(work, scenario, targets, origin_port):
             path = os.path.join(folder, file)
             if os.path.exists(path):
                 with open(path) as f:
-                    found[target.name] = f.read().replace(work, "RUN_DIR").replace(
+                    text = f.read().replace(work, "RUN_DIR").replace(
                         f"127.0.0.1:{origin_port}", "127.0.0.1:ORIGIN_PORT").replace(
                         f"127.0.0.1:{target.port}", "127.0.0.1:PORT")
+                found[target.name] = re.sub(r"(frontend metrics\n    bind 127\.0\.0\.1:)\d+",
+                                            r"\1METRICS_PORT", text)
     return found
 
 

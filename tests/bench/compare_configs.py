@@ -48,8 +48,9 @@ NGINX_DIFFERENCES = [
 TLS_DIFFERENCES = [
     "Sluice and HAProxy: `bind ... ssl crt BUNDLE alpn http/1.1` (certificate and key in one "
     "PEM file), no cipher, curve or version setting: each proxy's defaults (TLS 1.2 minimum "
-    "in both; wrk, an OpenSSL 3 client, negotiates TLS 1.3, whose suites and groups are "
-    "OpenSSL's defaults in all three proxies; the negotiated parameters are printed above)",
+    "in both); wrk, an OpenSSL 3 client, negotiates TLS 1.3, and what a default OpenSSL "
+    "client negotiated with each proxy (version, suite, signature, group) is printed under "
+    "each TLS table",
     "tls-handshake: `no-tls-tickets` on the bind of both, and `tune.ssl.cachesize 0` in "
     "HAProxy's global section (without it HAProxy resumes TLS 1.3 sessions from its "
     "server-side cache even with no-tls-tickets; Sluice has no server-side cache and "

@@ -2,8 +2,8 @@
 # Sluice against HAProxy 2.6 and nginx on this machine: tests/bench/README.md says what it
 # measures and how to read it.
 #
-#   tests/bench/run.sh                 # full run: 5 scenarios x 4 targets x 3 rounds (~16 min)
-#   tests/bench/run.sh --quick         # 1 round of 2 s runs, to try the harness (~1.5 min)
+#   tests/bench/run.sh                 # full run: 8 scenarios x 4 targets x 3 rounds (~24 min)
+#   tests/bench/run.sh --quick         # 1 round of 2 s runs, to try the harness (~2.5 min)
 #   tests/bench/run.sh --smoke         # a few seconds, no report: the harness works, all answer
 #   tests/bench/run.sh --doc docs/benchmarks.md --wait-quiet 0.6 --wait-max 1500
 #

@@ -591,9 +591,18 @@ backend app
         for i in range(reconnects):
             if reload_after is not None and i == reload_after:
                 proxy.reload()
-            out = s_client(port, *args, "-sess_in", sess, "-sess_out", sess, stdin=req)
+            # TLS 1.3: each session is offered once, as clients should (RFC 8446 C.4), so
+            # every resumed connection must hand out a fresh one for the next. TLS 1.2:
+            # the same session again. (HAProxy 2.6 gives no fresh ticket when the one
+            # offered is under its current tls-ticket-keys key, so not checked there.)
+            tls13 = version_flag == "-tls1_3" and not HAPROXY
+            fresh = f"{sess}.{i}" if tls13 else sess
+            out = s_client(port, *args, "-sess_in", sess, "-sess_out", fresh, stdin=req)
             self.assertIn("HTTP/1.1 200", out)
             self.assertRegex(out, r"\nReused, TLSv1\.[23],", f"reconnect {i}: not resumed:\n{out}")
+            self.assertTrue(os.path.exists(fresh) and os.path.getsize(fresh) > 0,
+                            f"reconnect {i}: no fresh session handed out:\n{out}")
+            sess = fresh
             outs.append(out)
         return outs
 

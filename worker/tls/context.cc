@@ -122,8 +122,7 @@ bool set_ticket_key(const ticket_key& k, unsigned char* iv, EVP_CIPHER_CTX* ciph
                  : EVP_DecryptInit_ex(cipher, c, nullptr, k.aes.data(), iv) == 1;
 }
 
-// OpenSSL's ticket callback: encrypt with the middle key; decrypt with any of the three,
-// asking for a fresh ticket when the key was not the encrypting one.
+// OpenSSL's ticket callback: encrypt with the middle key; decrypt with any of the three.
 int on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
               EVP_MAC_CTX* mac, int encrypt) {
   const auto* sc =
@@ -139,7 +138,11 @@ int on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* 
   for (size_t i = 0; i < keys.size(); ++i) {
     if (std::memcmp(name, keys[i].name.data(), keys[i].name.size()) != 0) continue;
     if (!set_ticket_key(keys[i], iv, cipher, mac, false)) return -1;
-    return i == encrypting_key ? 1 : 2;
+    // 2: resume and issue a fresh ticket. Always, not only for an older key: TLS 1.3
+    // clients use a ticket once (RFC 8446 C.4), and OpenSSL sends none after a
+    // resumption the callback calls current, so such a client would resume every
+    // other connection only.
+    return 2;
   }
   return 0;  // unknown key: a full handshake
 }
