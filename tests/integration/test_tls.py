@@ -19,10 +19,11 @@ import subprocess
 import threading
 import time
 import unittest
+import urllib.request
 import warnings
 
 from harness import SLUICE, Sluice, TcpBackend, TempDirTest, free_port, port_open, wait_for
-from http_peers import RecordingBackend, config_head, read_response
+from http_peers import RecordingBackend, config_head, exporter_frontend, read_response
 from tls_backend import TlsRecordingBackend
 from tls_fixtures import pki
 
@@ -889,6 +890,60 @@ backend echo_b
             self.assertEqual(got, payload)
             wait_for(lambda: b"".join(received[name]) == payload, what=f"plaintext at {name}")
         self.assertEqual((echo.connections, echo_b.connections), (1, 1))
+
+    # 10. The event loop and the counters ---------------------------------------------
+
+    def test_stalled_handshakes_do_not_hold_up_other_connections(self):
+        # Clients that open a connection and send half a ClientHello (or nothing) must
+        # not keep the event loop from serving everyone else.
+        port = free_port()
+        proxy, app = self.frontend_with_app(f"    bind 127.0.0.1:{port} ssl {self.crts()}\n")
+        stalled = []
+        try:
+            for i in range(40):
+                c = socket.create_connection(("127.0.0.1", port), timeout=10)
+                if i % 2 == 0:
+                    c.sendall(bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]))  # a record, cut
+                stalled.append(c)
+            for i in range(10):
+                r, _ = https(port, "a.test", f"/meanwhile-{i}")
+                self.assertEqual((r.status, r.body), (200, b"app"))
+        finally:
+            for c in stalled:
+                c.close()
+        self.assertEqual([q.target for q in app.requests], [f"/meanwhile-{i}" for i in range(10)])
+
+    @unittest.skipIf(HAPROXY, "Sluice's metric names")
+    def test_handshakes_resumptions_and_failures_are_counted(self):
+        port, prom = free_port(), free_port()
+        proxy, app = self.frontend_with_app(f"    bind 127.0.0.1:{port} ssl {self.crts()}\n",
+                                            extra=exporter_frontend(prom))
+        names = [f'sluice_frontend_tls_{n}_total{{proxy="fe"}}'
+                 for n in ("handshakes", "resumptions", "handshake_failures")]
+
+        def counts():
+            with urllib.request.urlopen(f"http://127.0.0.1:{prom}/metrics", timeout=10) as r:
+                text = r.read().decode()
+            values = {}
+            for line in text.splitlines():
+                key, _, value = line.rpartition(" ")
+                if key in names:
+                    values[key] = int(float(value))
+            return tuple(values.get(n) for n in names)
+
+        wait_for(lambda: None not in counts(), what="the TLS counters")
+        # The harness's readiness probes connect and close without a ClientHello: those
+        # are failures already. Count from here.
+        before = counts()
+        self.resume(port, "-tls1_3", reconnects=2)              # 1 full, 2 resumed
+        self.assertIn(PROTOCOL_ALERT, handshake_error(          # 1 failure
+            port, "a.test", min_version=ssl.TLSVersion.TLSv1_1, max_version=ssl.TLSVersion.TLSv1_1,
+            ciphers="DEFAULT:@SECLEVEL=0"))
+        r, _ = https(port, "b.test", "/full")                   # 1 full
+        self.assertEqual(r.status, 200)
+        want = (before[0] + 4, before[1] + 2, before[2] + 1)
+        wait_for(lambda: counts() == want, what=f"counts {want}, have {counts()}")
+        self.assertEqual(app.count(), 4)
 
 
 if __name__ == "__main__":
