@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # haproxy: differential tests; prometheus: promtool and a real server for the metrics tests;
-# openssl and curl: the TLS tests.
-deploy/install-deps.sh clang clang-format python3 haproxy prometheus curl openssl
+# openssl, curl and testssl.sh: the TLS tests.
+deploy/install-deps.sh clang clang-format python3 haproxy prometheus curl openssl testssl.sh
 
 jobs=$(nproc)
 generator=()
