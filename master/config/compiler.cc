@@ -53,6 +53,18 @@ void settle_mode(proxy_draft& p, diagnostics& diag) {
   }
 }
 
+// The stats process serves an exporter frontend's binds, in plain HTTP only.
+void check_exporter_binds(const proxy_draft& p, diagnostics& diag) {
+  if (!p.prometheus_exporter) return;
+  for (const auto& b : p.binds) {
+    if (!b.ssl()) continue;
+    diag.error({b.origin().file(), b.origin().line()},
+               "frontend '" + p.name +
+                   "' serves the prometheus-exporter: its binds are plain HTTP ('ssl' is not "
+                   "supported there)");
+  }
+}
+
 void resolve_server(pb::Server& s) {
   if (s.fastinter_ms() == 0) s.set_fastinter_ms(s.inter_ms());
   if (s.downinter_ms() == 0) s.set_downinter_ms(s.inter_ms());
@@ -138,7 +150,10 @@ void compile_state(parse_state& st, pb::Config& out) {
   *out.mutable_global() = st.global;
   for (const auto& f : st.files) out.add_files(f);
 
-  for (auto& p : st.proxies) settle_mode(*p, diag);
+  for (auto& p : st.proxies) {
+    settle_mode(*p, diag);
+    check_exporter_binds(*p, diag);
+  }
 
   std::map<std::string, uint32_t, std::less<>> backend_index;
   std::vector<const proxy_draft*> backend_drafts;

@@ -210,10 +210,67 @@ constexpr keyword global_table[] = {
     {"tune.ssl.default-dh-param", in_global, kw_dh_param},
 };
 
-bool files_allowed(const line_context& ctx, const std::string& o, bool& ok) {
-  if (ctx.st.files_allowed) return true;
-  ctx.error("'" + o + "': file access is disabled");
-  ok = false;
+// One TLS option of a `bind` or `server` line being read.
+class option_cursor {
+ public:
+  option_cursor(const line_context& ctx, size_t& i, const char* line)
+      : ctx(ctx), i(i), line_(line), option_(ctx.words[i]) {}
+
+  const line_context& ctx;
+  size_t& i;
+  bool ok = true;
+
+  // The option's name (words[i] when the cursor was made).
+  const std::string& name() const { return option_; }
+  // The option's value (advancing past it), or null after reporting that it is missing.
+  const std::string* value(const char* what) {
+    if (i + 1 >= ctx.words.size()) {
+      ctx.error(std::string(line_) + " option '" + option_ + "' expects " + what);
+      ok = false;
+      return nullptr;
+    }
+    return &ctx.words[++i];
+  }
+  bool may_read_files() {
+    if (ctx.st.files_allowed) return true;
+    ctx.error("'" + option_ + "': file access is disabled");
+    ok = false;
+    return false;
+  }
+  // Reports "bind crt: WHY" (the option's value was refused).
+  tls_option fail(const std::string& why) {
+    ctx.error(std::string(line_) + " " + option_ + ": " + why);
+    ok = false;
+    return tls_option::failed;
+  }
+
+ private:
+  const char* line_;  // "bind" or "server"
+  const std::string& option_;
+};
+
+// The options binds and servers share: versions, ciphers, ALPN, tickets.
+template <class Tls>
+bool shared_option(option_cursor& c, Tls& t) {
+  uint32_t min = t.min_version(), max = t.max_version();
+  if (version_option(c.ctx, c.i, min, max, c.ok)) {
+    t.set_min_version(min);
+    t.set_max_version(max);
+    return true;
+  }
+  if (cipher_option(c.ctx, c.i, *t.mutable_ciphers(), *t.mutable_ciphersuites(), c.ok)) {
+    return true;
+  }
+  if (c.name() == "alpn") {
+    if (const std::string* v = c.value("a protocol list")) {
+      c.ok = alpn_list(c.ctx, *v, *t.mutable_alpn()) && c.ok;
+    }
+    return true;
+  }
+  if (c.name() == "no-tls-tickets") {
+    t.set_no_tickets(true);
+    return true;
+  }
   return false;
 }
 
@@ -228,64 +285,39 @@ void start_bind_tls(const line_context& ctx, pb::Bind& b) {
 }
 
 tls_option parse_bind_tls_option(const line_context& ctx, size_t& i, pb::Bind& b) {
-  const auto& w = ctx.words;
-  const std::string& o = w[i];
+  option_cursor c{ctx, i, "bind"};
+  const std::string& o = c.name();
   pb::TlsBind& t = *b.mutable_tls();
-  bool ok = true;
-  auto value = [&](const char* what) -> const std::string* {
-    if (i + 1 >= w.size()) {
-      ctx.error("bind option '" + o + "' expects " + what);
-      ok = false;
-      return nullptr;
-    }
-    return &w[++i];
-  };
-  uint32_t min = t.min_version(), max = t.max_version();
   if (o == "ssl") {
     b.set_ssl(true);
-  } else if (version_option(ctx, i, min, max, ok)) {
-    t.set_min_version(min);
-    t.set_max_version(max);
-  } else if (cipher_option(ctx, i, *t.mutable_ciphers(), *t.mutable_ciphersuites(), ok)) {
+  } else if (shared_option(c, t)) {
   } else if (o == "crt") {
-    const std::string* v = value("a certificate file or directory");
-    if (v == nullptr || !files_allowed(ctx, o, ok)) return tls_option::failed;
+    const std::string* v = c.value("a certificate file or directory");
+    if (v == nullptr || !c.may_read_files()) return tls_option::failed;
     std::string path = with_base(ctx.st.tls.crt_base, *v);
     std::string error;
     std::error_code ec;
     std::vector<pb::TlsCert> certs;
     if (std::filesystem::is_directory(path, ec)) {
-      ok = load_certificate_dir(path, certs, error);
+      c.ok = load_certificate_dir(path, certs, error);
     } else {
       certs.emplace_back();
-      ok = load_certificate(path, certs.back(), error);
+      c.ok = load_certificate(path, certs.back(), error);
     }
-    if (!ok) {
-      ctx.error("bind crt: " + error);
-      return tls_option::failed;
-    }
-    for (auto& c : certs) *t.add_certs() = std::move(c);
-  } else if (o == "alpn") {
-    const std::string* v = value("a protocol list");
-    if (v != nullptr) ok = alpn_list(ctx, *v, *t.mutable_alpn());
-  } else if (o == "no-tls-tickets") {
-    t.set_no_tickets(true);
+    if (!c.ok) return c.fail(error);
+    for (auto& cert : certs) *t.add_certs() = std::move(cert);
   } else if (o == "strict-sni") {
     t.set_strict_sni(true);
   } else if (o == "prefer-client-ciphers") {
     t.set_prefer_client_ciphers(true);
   } else if (o == "curves" || o == "ecdhe") {
-    const std::string* v = value("a curve list");
-    if (v != nullptr) t.set_curves(*v);
+    if (const std::string* v = c.value("a curve list")) t.set_curves(*v);
   } else if (o == "tls-ticket-keys") {
-    const std::string* v = value("a key file");
-    if (v == nullptr || !files_allowed(ctx, o, ok)) return tls_option::failed;
+    const std::string* v = c.value("a key file");
+    if (v == nullptr || !c.may_read_files()) return tls_option::failed;
     std::vector<std::string> keys;
     std::string error;
-    if (!load_ticket_keys(*v, keys, error)) {
-      ctx.error("bind tls-ticket-keys: " + error);
-      return tls_option::failed;
-    }
+    if (!load_ticket_keys(*v, keys, error)) return c.fail(error);
     t.clear_ticket_keys();
     for (auto& k : keys) t.add_ticket_keys(std::move(k));
     t.set_ticket_keys_path(*v);
@@ -296,7 +328,7 @@ tls_option parse_bind_tls_option(const line_context& ctx, size_t& i, pb::Bind& b
     ctx.error("bind option '" + o + "' is not supported by sluice" +
               (o == "crt-list" ? std::string(" (list the bundles with 'crt FILE' or 'crt DIR')")
                                : std::string(" (client certificates are not requested)")));
-    if (i + 1 < w.size()) ++i;
+    if (i + 1 < ctx.words.size()) ++i;
     return tls_option::failed;
   } else if (o == "allow-0rtt" || o == "generate-certificates") {
     ctx.error("bind option '" + o + "' is not supported by sluice");
@@ -304,7 +336,7 @@ tls_option parse_bind_tls_option(const line_context& ctx, size_t& i, pb::Bind& b
   } else {
     return tls_option::not_tls;
   }
-  return ok ? tls_option::ok : tls_option::failed;
+  return c.ok ? tls_option::ok : tls_option::failed;
 }
 
 bool finish_bind_tls(const line_context& ctx, pb::Bind& b) {
@@ -326,31 +358,18 @@ bool finish_bind_tls(const line_context& ctx, pb::Bind& b) {
 }
 
 tls_option parse_server_tls_option(const line_context& ctx, size_t& i, pb::Server& s) {
-  const auto& w = ctx.words;
-  const std::string& o = w[i];
+  option_cursor c{ctx, i, "server"};
+  const std::string& o = c.name();
   pb::TlsServer& t = *s.mutable_tls();
-  bool ok = true;
-  auto value = [&](const char* what) -> const std::string* {
-    if (i + 1 >= w.size()) {
-      ctx.error("server option '" + o + "' expects " + what);
-      ok = false;
-      return nullptr;
-    }
-    return &w[++i];
-  };
-  uint32_t min = t.min_version(), max = t.max_version();
   if (o == "ssl") {
     s.set_ssl(true);
   } else if (o == "no-ssl") {
     s.set_ssl(false);
   } else if (o == "check-ssl") {
     s.set_check_ssl(true);
-  } else if (version_option(ctx, i, min, max, ok)) {
-    t.set_min_version(min);
-    t.set_max_version(max);
-  } else if (cipher_option(ctx, i, *t.mutable_ciphers(), *t.mutable_ciphersuites(), ok)) {
+  } else if (shared_option(c, t)) {
   } else if (o == "verify") {
-    const std::string* v = value("none or required");
+    const std::string* v = c.value("none or required");
     if (v == nullptr) return tls_option::failed;
     if (*v != "none" && *v != "required") {
       ctx.error("server option 'verify' expects 'none' or 'required', got '" + *v + "'");
@@ -359,51 +378,38 @@ tls_option parse_server_tls_option(const line_context& ctx, size_t& i, pb::Serve
     t.set_verify(*v == "required");
     t.set_verify_set(true);
   } else if (o == "verifyhost") {
-    const std::string* v = value("a host name");
-    if (v != nullptr) t.set_verifyhost(*v);
+    if (const std::string* v = c.value("a host name")) t.set_verifyhost(*v);
   } else if (o == "ca-file") {
-    const std::string* v = value("a CA file");
-    if (v == nullptr || !files_allowed(ctx, o, ok)) return tls_option::failed;
+    const std::string* v = c.value("a CA file");
+    if (v == nullptr || !c.may_read_files()) return tls_option::failed;
     std::string path = with_base(ctx.st.tls.ca_base, *v);
     std::string error;
-    if (!load_ca_file(path, *t.mutable_ca_pem(), error)) {
-      ctx.error("server ca-file: " + error);
-      return tls_option::failed;
-    }
+    if (!load_ca_file(path, *t.mutable_ca_pem(), error)) return c.fail(error);
     t.set_ca_path(path);
   } else if (o == "crt") {
-    const std::string* v = value("a certificate file");
-    if (v == nullptr || !files_allowed(ctx, o, ok)) return tls_option::failed;
+    const std::string* v = c.value("a certificate file");
+    if (v == nullptr || !c.may_read_files()) return tls_option::failed;
     std::string error;
     if (!load_certificate(with_base(ctx.st.tls.crt_base, *v), *t.mutable_client_cert(), error)) {
-      ctx.error("server crt: " + error);
-      return tls_option::failed;
+      return c.fail(error);
     }
   } else if (o == "sni") {
-    const std::string* v = value("a sample expression such as req.hdr(host) or str(NAME)");
+    const std::string* v = c.value("a sample expression such as req.hdr(host) or str(NAME)");
     if (v == nullptr) return tls_option::failed;
     std::string fetch = v->substr(0, v->find_first_of("(,"));
     if (sluice::worker::route::find_fetch(fetch) == nullptr) {
-      ctx.error("server option 'sni': unknown fetch '" + fetch + "' in '" + *v + "'");
-      return tls_option::failed;
+      return c.fail("unknown fetch '" + fetch + "' in '" + *v + "'");
     }
     t.set_sni("%[" + *v + "]");
-  } else if (o == "alpn") {
-    const std::string* v = value("a protocol list");
-    if (v != nullptr) ok = alpn_list(ctx, *v, *t.mutable_alpn());
-  } else if (o == "no-ssl-reuse") {
-    t.set_no_reuse(true);
-  } else if (o == "ssl-reuse") {
-    t.set_no_reuse(false);
-  } else if (o == "no-tls-tickets") {
-    t.set_no_tickets(true);
+  } else if (o == "no-ssl-reuse" || o == "ssl-reuse") {
+    t.set_no_reuse(o == "no-ssl-reuse");
   } else if (o == "check-sni" || o == "check-alpn") {
     // Checks use the server's own sni and alpn.
-    if (value("a value") == nullptr) return tls_option::failed;
+    if (c.value("a value") == nullptr) return tls_option::failed;
   } else {
     return tls_option::not_tls;
   }
-  return ok ? tls_option::ok : tls_option::failed;
+  return c.ok ? tls_option::ok : tls_option::failed;
 }
 
 bool finish_server_tls(const line_context& ctx, pb::Server& s) {
