@@ -154,6 +154,9 @@ bool runtime::start(std::vector<std::string>& errors,
                        ec.message());
       continue;
     }
+    // Accepted sockets inherit TCP_NODELAY from the listener: one setsockopt here instead
+    // of one per connection.
+    acc->set_option(tcp::no_delay(true), ec);
     const tls::server_context* tls = nullptr;
     if (specs[l.spec].bind->ssl()) {
       tls = tls_for(*specs[l.spec].bind, errors);
@@ -220,8 +223,14 @@ const tls::server_context* runtime::tls_for(const sluice::config::Bind& bind,
 awaitable<void> runtime::accept_loop(tcp::acceptor& acceptor, frontend_runtime& fe,
                                      const tls::server_context* tls) {
   const uint32_t bufsize = cfg_.global().bufsize();
+  conn_ends ends;
+  error_code lec;
+  const tcp::endpoint listening = acceptor.local_endpoint(lec);
+  ends.dst_known = !lec && !listening.address().is_unspecified();
+  if (ends.dst_known) ends.dst = to_peer(listening);
+  tcp::endpoint peer;
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_result);
+    auto [ec, socket] = co_await acceptor.async_accept(peer, use_result);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // Out of descriptors or memory: pause briefly instead of spinning on the error.
@@ -229,12 +238,11 @@ awaitable<void> runtime::accept_loop(tcp::acceptor& acceptor, frontend_runtime& 
       co_await pause.async_wait(use_result);
       continue;
     }
-    error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
+    ends.src = to_peer(peer);
     if (fe.cfg->mode() == sluice::config::MODE_HTTP) {
-      start_http_session(std::move(socket), fe, tls);
+      start_http_session(std::move(socket), ends, fe, tls);
     } else {
-      start_tcp_session(std::move(socket), fe, bufsize, tls);
+      start_tcp_session(std::move(socket), ends, fe, bufsize, tls);
     }
   }
 }

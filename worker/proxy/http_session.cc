@@ -55,10 +55,12 @@ std::string_view uri_key(const pb::Backend& be, const http::request& req) {
 
 class http_session : public std::enable_shared_from_this<http_session>, public server_user {
  public:
-  http_session(tcp::socket client, frontend_runtime& fe, const tls::server_context* tls)
+  http_session(tcp::socket client, const conn_ends& ends, frontend_runtime& fe,
+               const tls::server_context* tls)
       : ticket_(*fe.sessions),
         client_(std::move(client)),
         tls_(tls),
+        ends_(ends),
         server_sock_(client_.get_executor()),
         fe_(fe),
         ctx_(*fe.worker),
@@ -75,13 +77,14 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   }
 
   awaitable<void> run(std::shared_ptr<http_session> self) {
-    error_code ec;
-    auto remote = client_.socket().remote_endpoint(ec);
-    if (!ec) src_ = to_peer(remote);
-    auto local = client_.socket().local_endpoint(ec);
-    if (!ec) dst_ = to_peer(local);
+    src_ = ends_.src;
+    dst_ = ends_.local(client_.socket());
     asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
-    if (tls_ == nullptr || co_await handshake()) co_await serve();
+    // No co_await inside a condition: GCC 12 miscompiles some (the frame's resume index
+    // goes wrong and the coroutine traps).
+    bool ready = true;
+    if (tls_ != nullptr) ready = co_await handshake();
+    if (ready) co_await serve();
     close_all();
   }
 
@@ -174,10 +177,9 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
                                    uint64_t write_ms, uint64_t& moved, std::string_view head = {}) {
     std::string_view pending = head;
     if (kind == http::body_kind::none || (kind == http::body_kind::length && length == 0)) {
-      if (!pending.empty() && co_await write_all(to, pending, write_ms) != io_end::ok) {
-        co_return body_end::write_error;
-      }
-      co_return body_end::ok;
+      if (pending.empty()) co_return body_end::ok;
+      const io_end e = co_await write_all(to, pending, write_ms);
+      co_return e == io_end::ok ? body_end::ok : body_end::write_error;
     }
     http::chunked_decoder dec;
     uint64_t remaining = length;
@@ -843,6 +845,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   session_ticket ticket_;
   tls::stream client_;
   const tls::server_context* tls_;  // null on a plain bind
+  conn_ends ends_;
   route::tls_facts tls_facts_;
   tls::stream server_sock_;
   frontend_runtime& fe_;
@@ -875,9 +878,10 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
 
 }  // namespace
 
-void start_http_session(tcp::socket client, frontend_runtime& fe, const tls::server_context* tls) {
+void start_http_session(tcp::socket client, const conn_ends& ends, frontend_runtime& fe,
+                        const tls::server_context* tls) {
   auto executor = client.get_executor();
-  auto s = std::make_shared<http_session>(std::move(client), fe, tls);
+  auto s = std::make_shared<http_session>(std::move(client), ends, fe, tls);
   asio::co_spawn(executor, s->run(s), asio::detached);
 }
 

@@ -7,6 +7,7 @@
 // sides allow it.
 
 #include "worker/core/asio.h"
+#include "worker/core/peer.h"
 #include "worker/core/proxies.h"
 #include "worker/tls/context.h"
 
@@ -14,7 +15,7 @@ namespace sluice::worker {
 
 // Takes over an accepted client connection of a mode http frontend; `tls` (null on a
 // plain bind) terminates TLS first.
-void start_http_session(tcp::socket client, frontend_runtime& fe,
+void start_http_session(tcp::socket client, const conn_ends& ends, frontend_runtime& fe,
                         const tls::server_context* tls = nullptr);
 
 }  // namespace sluice::worker

@@ -20,11 +20,12 @@ using namespace asio::experimental::awaitable_operators;
 
 class tcp_session : public server_user {
  public:
-  tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize,
+  tcp_session(tcp::socket client, const conn_ends& ends, frontend_runtime& fe, uint32_t bufsize,
               const tls::server_context* tls)
       : ticket_(*fe.sessions),
         client_(std::move(client)),
         tls_(tls),
+        ends_(ends),
         server_(client_.get_executor()),
         fe_(fe),
         watchdog_(client_.get_executor()),
@@ -39,13 +40,10 @@ class tcp_session : public server_user {
   // Each coroutine takes the session's owner as a parameter, so its frame keeps the
   // session alive for as long as it runs.
   awaitable<void> run([[maybe_unused]] std::shared_ptr<tcp_session> self) {
-    error_code ec;
-    auto remote = client_.socket().remote_endpoint(ec);
-    if (!ec) rec_.client = to_peer(remote);
-    auto local = client_.socket().local_endpoint(ec);
+    rec_.client = ends_.src;
     route::txn t;
     t.src = rec_.client;
-    if (!ec) t.dst = to_peer(local);
+    t.dst = ends_.local(client_.socket());
     rec_.http = false;
     rec_.accepted = std::chrono::system_clock::now();
     rec_.frontend = fe_.cfg->name();
@@ -243,6 +241,7 @@ class tcp_session : public server_user {
   session_ticket ticket_;
   tls::stream client_;
   const tls::server_context* tls_;  // null on a plain bind
+  conn_ends ends_;
   route::tls_facts tls_facts_;
   tls::stream server_;
   frontend_runtime& fe_;
@@ -265,10 +264,10 @@ class tcp_session : public server_user {
 
 }  // namespace
 
-void start_tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize,
-                       const tls::server_context* tls) {
+void start_tcp_session(tcp::socket client, const conn_ends& ends, frontend_runtime& fe,
+                       uint32_t bufsize, const tls::server_context* tls) {
   auto executor = client.get_executor();
-  auto s = std::make_shared<tcp_session>(std::move(client), fe, bufsize, tls);
+  auto s = std::make_shared<tcp_session>(std::move(client), ends, fe, bufsize, tls);
   asio::co_spawn(executor, s->run(s), asio::detached);
 }
 

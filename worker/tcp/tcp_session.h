@@ -4,6 +4,7 @@
 // that rely on it keep working.
 
 #include "worker/core/asio.h"
+#include "worker/core/peer.h"
 #include "worker/core/proxies.h"
 #include "worker/tls/context.h"
 
@@ -11,7 +12,7 @@ namespace sluice::worker {
 
 // Takes over an accepted client connection of a mode tcp frontend; `tls` (null on a plain
 // bind) terminates TLS first.
-void start_tcp_session(tcp::socket client, frontend_runtime& fe, uint32_t bufsize,
-                       const tls::server_context* tls = nullptr);
+void start_tcp_session(tcp::socket client, const conn_ends& ends, frontend_runtime& fe,
+                       uint32_t bufsize, const tls::server_context* tls = nullptr);
 
 }  // namespace sluice::worker
