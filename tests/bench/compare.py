@@ -173,8 +173,7 @@ def tls_get(port, path, timeout=2.0, session=None):
     return _parse_response(data) + (info,)
 
 
-def _get(s, path):
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+def _read_to_end(s):
     data = b""
     while True:
         chunk = s.recv(65536)
@@ -182,6 +181,11 @@ def _get(s, path):
             break
         data += chunk
     return data
+
+
+def _get(s, path):
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+    return _read_to_end(s)
 
 
 def http_get(port, path, timeout=2.0, tls=False):
@@ -380,13 +384,7 @@ def haproxy_tls_counts(path):
 
 def _get_unix(s, command):
     s.sendall(command)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
+    return _read_to_end(s)
 
 
 def start_proxy(procs, work, name, scenario, port, origin_port, sluice, certificate=None):
