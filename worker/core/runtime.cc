@@ -102,6 +102,7 @@ bool runtime::start(std::vector<std::string>& errors,
   context_.px = &proxies_;
   context_.log = log_.get();
   context_.bufsize = cfg_.global().bufsize() != 0 ? cfg_.global().bufsize() : 16384;
+  context_.buffers.set_size(context_.bufsize);
   uint32_t rewrite = cfg_.global().maxrewrite() != 0 ? cfg_.global().maxrewrite() : 1024;
   context_.limits.max_head =
       context_.bufsize > rewrite ? context_.bufsize - rewrite : context_.bufsize;

@@ -6,6 +6,7 @@
 
 #include "proto/config.pb.h"
 #include "stats/counters.h"
+#include "worker/core/buffer_pool.h"
 #include "worker/http/parser.h"
 #include "worker/upstream/pool.h"
 
@@ -20,6 +21,7 @@ struct worker_context {
   server_pool pool;
   http::limits limits;
   uint32_t bufsize = 16384;
+  buffer_pool buffers;  // of bufsize bytes
   access_log* log = nullptr;
   stats::counter_block* process_counters = nullptr;  // null when nothing is counted
 };

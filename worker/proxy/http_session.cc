@@ -1,5 +1,8 @@
 #include "worker/proxy/http_session.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -64,13 +67,13 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         server_sock_(client_.get_executor()),
         fe_(fe),
         ctx_(*fe.worker),
-        deadline_(client_.get_executor(), clock::time_point::max()),
-        chunk_(ctx_.bufsize) {
+        deadline_(client_.get_executor(), clock::time_point::max()) {
     fe_.conns++;
     count::add(fe_.counters, &stats::counter_block::sessions);
     count::add(ctx_.process_counters, &stats::counter_block::sessions);
   }
   ~http_session() {
+    ctx_.buffers.give(std::move(chunk_));
     fe_.conns--;
     count::add(fe_.counters, &stats::counter_block::sessions_ended);
     count::add(ctx_.process_counters, &stats::counter_block::sessions_ended);
@@ -137,12 +140,26 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   awaitable<io_end> read_more(tls::stream& s, std::string& buf, uint64_t ms,
                               bool keep_deadline = false) {
     if (!keep_deadline) arm(ms);
-    auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk_), use_result);
+    if (!chunk_) chunk_ = ctx_.buffers.take();
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk_.get(), ctx_.bufsize), use_result);
     if (ec) {
       if (timed_out_) co_return io_end::timeout;
       co_return ec == asio::error::eof ? io_end::eof : io_end::error;
     }
-    buf.append(chunk_.data(), n);
+    buf.append(chunk_.get(), n);
+    co_return io_end::ok;
+  }
+
+  // Waits until `s` has bytes (or is closed), holding no buffer meanwhile: an idle
+  // keep-alive connection gives its read buffer back. Arms the deadline for `ms`.
+  awaitable<io_end> wait_readable(tcp::socket& s, uint64_t ms) {
+    arm(ms);
+    char byte;
+    const ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) co_return io_end::ok;
+    ctx_.buffers.give(std::move(chunk_));
+    auto [ec] = co_await s.async_wait(tcp::socket::wait_read, use_result);
+    if (ec) co_return timed_out_ ? io_end::timeout : io_end::error;
     co_return io_end::ok;
   }
 
@@ -586,7 +603,11 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         const uint64_t idle_ms =
             first ? head_ms : first_set({fe_timeouts().http_keep_alive_ms(), head_ms});
         if (cin_.empty()) {
-          io_end e = co_await read_more(client_, cin_, idle_ms);
+          // Between requests a plain connection waits without a read buffer; the first
+          // request is usually there already, so it is read at once.
+          io_end e = io_end::ok;
+          if (!first && !client_.secure()) e = co_await wait_readable(client_.socket(), idle_ms);
+          if (e == io_end::ok) e = co_await read_more(client_, cin_, first ? idle_ms : 0, !first);
           if (e != io_end::ok) co_return;  // closed or idle too long: nothing to answer
         }
         request_start_ = clock::now();
@@ -855,9 +876,9 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   bool timed_out_ = false;
   bool closed_ = false;
   int tunnel_closed_ = 0;
-  std::vector<char> chunk_;
-  std::string cin_;  // bytes from the client not yet consumed
-  std::string sin_;  // bytes from the server not yet consumed
+  buffer_pool::buffer chunk_;  // borrowed from the worker while reading, none while idle
+  std::string cin_;            // bytes from the client not yet consumed
+  std::string sin_;            // bytes from the server not yet consumed
   std::string upstream_head_, downstream_head_;
   http::request req_;
   http::response res_;
