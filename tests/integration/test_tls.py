@@ -705,6 +705,21 @@ backend be
         wait_for(lambda: len(up.failed_handshakes) > 0, what="a failed upstream handshake")
         self.assertTrue(all(s == "other.test" for s in up.snis()))
 
+    def test_server_sessions_are_resumed(self):
+        # A new connection to a TLS server offers the session the last one got: with
+        # `http-reuse never` every request opens one, and all but the first of each
+        # worker (or thread) resume.
+        proxy, port, up = self.upstream_proxy(
+            f"ssl verify required ca-file {self.pki.ca.cert} sni str(up.test)",
+            backend_extra="    http-reuse never\n")
+        for i in range(8):
+            self.assertEqual(http(port, f"/r{i}").status, 200)
+        with up.lock:
+            shakes = list(up.handshakes)
+        self.assertEqual(len(shakes), 8, shakes)
+        resumed = sum(1 for h in shakes if h["resumed"])
+        self.assertGreaterEqual(resumed, 8 - 2, shakes)
+
     def test_server_tls_verify_none_accepts_any_certificate(self):
         # ca-file names a CA that did not sign the server's certificate: no matter.
         proxy, port, up = self.upstream_proxy(

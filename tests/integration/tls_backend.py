@@ -2,7 +2,7 @@
 (records every request, answers what the test says) whose accepted connections are TLS.
 
 The TLS handshake is done in the accept loop (with a timeout), so each handshake is
-recorded as it happens: `handshakes` lists {sni, version, cipher} of the successful ones,
+recorded as it happens: `handshakes` lists {sni, version, cipher, resumed} of the successful ones,
 `failed_handshakes` the error text of the others (e.g. the proxy refused our certificate:
 "TLSV1_ALERT_UNKNOWN_CA"). The requests themselves are recorded by RecordingBackend."""
 
@@ -41,7 +41,8 @@ class TlsRecordingBackend(RecordingBackend):
             tls.settimeout(None)
             with backend.lock:
                 backend.handshakes.append({"sni": backend._sni, "version": tls.version(),
-                                           "cipher": tls.cipher()[0]})
+                                           "cipher": tls.cipher()[0],
+                                           "resumed": tls.session_reused})
             return tls, addr
 
         # socketserver calls self.get_request() for each readable accept; an instance

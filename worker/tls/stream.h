@@ -35,6 +35,12 @@ class stream {
   // Closes the socket. Operations in flight complete with an error; the TLS state stays
   // until the stream goes, since those operations still refer to it.
   void close() {
+    // Without this, freeing an SSL whose connection was not shut down marks its session
+    // not resumable (OpenSSL's rule for sessions of broken connections), and the session
+    // an upstream connection just got could not be offered on the next one.
+    if (tls_ && SSL_is_init_finished(ssl()) == 1) {
+      SSL_set_shutdown(ssl(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    }
     error_code ignored;
     socket().close(ignored);
   }
