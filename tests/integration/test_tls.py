@@ -833,6 +833,7 @@ backend app
         serials = {s for s, _ in seen}
         self.assertEqual(serials, {old_serial, new.serial})
         self.assertEqual(app.count(), ok[0])
+        print(f"\n  certificate swap under load: {ok[0]} TLS requests, {len(failures)} failed")
 
     def test_reload_with_a_corrupt_certificate_keeps_the_old_one(self):
         crt = copy_bundle(self, self.pki.a, "a.pem")
