@@ -6,11 +6,13 @@ Usage (normally through tests/bench/run.sh, which installs the packages first):
     python3 tests/bench/compare.py [--quick | --smoke] [--rounds N] [--duration S]
         [--warmup S] [--connections N] [--scenarios a,b,...] [--proxies a,b,...]
         [--no-syscalls] [--wait-quiet LOAD] [--wait-max S] [--out-dir DIR] [--doc FILE]
-        [--keep]
+        [--keep] [--idle-connections N] [--idle-waves N] [--idle-hold S]
+        [--idle-concurrency N] [--idle-warmup N]
 
 What it runs, all on 127.0.0.1 with ports chosen at run time:
 
-  * an origin: nginx, one worker, serving /small (100 B) and /16k (16 KiB) with keep-alive;
+  * an origin: nginx, one worker, serving /small (100 B), /16k (16 KiB) and /1m (1 MiB)
+    with keep-alive;
   * the proxies, each with one worker or thread, all forwarding to that origin:
     Sluice (`workers 1`), HAProxy 2.6 (`nbthread 1`, `-db`), nginx (`worker_processes 1`);
   * the load generator: wrk -t1.
@@ -32,6 +34,16 @@ the origin. Before measuring, each proxy is checked to resume a session (tls-ka-
 tls-resume) or to refuse to (tls-handshake); during each measured run the handshakes and
 resumptions Sluice and HAProxy counted are read (before and after, outside the CPU
 window) and reported per request.
+
+Four scenarios differ from that pattern (README.md, "Scenarios"): ka-1000c (wrk -c1000,
+a global maxconn 20000), tcp-1MiB (mode tcp, 1 MiB responses: MiB/s and CPU per MiB),
+workers2 (each proxy with 1 and with 2 workers or threads, the proxy and wrk -t2 both on
+CPUs 0 and 1: on a 2-core machine that measures contention, not scaling) and idle-10k (no
+wrk: 10,000 idle keep-alive client connections held by compare_idle.py, and the worker's
+RSS before and with them).
+
+The harness raises its soft RLIMIT_NOFILE (to 65536, or the hard limit if lower); every
+process it starts inherits it.
 
 Output: a markdown report (RESULTS/<date>.md), every run as a JSON line
 (RESULTS/<date>.jsonl), and with --doc the latest report between markers in that file.
@@ -57,10 +69,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare_configs as cfg  # noqa: E402
+import compare_idle as idle  # noqa: E402
 import compare_load as load  # noqa: E402
 import compare_report as report  # noqa: E402
 from compare_procs import (Processes, children, cmdline, cpu_busy_jiffies,  # noqa: E402
-                           cpu_ticks, free_ports, loadavg, rss_kib, tcp_out_segments)
+                           cpu_ticks, free_ports, loadavg, rss_kib, tcp_counter,
+                           tcp_out_segments)
 
 SOURCE_DIR = os.environ.get(
     "SLUICE_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -75,6 +89,10 @@ OPENSSL = shutil.which("openssl")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROXY_CPU = "1"
 LOAD_CPU = "0"
+# RLIMIT_NOFILE asked for at start (the harness and every process it starts); main() puts
+# what it got in FD_LIMIT (soft, hard).
+NOFILE_WANTED = 65536
+FD_LIMIT = [None, None]
 
 SCENARIOS = [
     {"name": "ka-100B", "kind": "http", "path": "/small", "close": False,
@@ -100,6 +118,29 @@ SCENARIOS = [
      "tls": "tickets",
      "title": "TLS, a new connection per request, session tickets on (wrk offers its last "
               "session; see the resumed share), 100 B"},
+    # Optional keys: "connections" (wrk -c, instead of --connections), "maxconn" (global
+    # maxconn for Sluice and HAProxy), "upstream_keepalive" (nginx), "throughput" (report
+    # MiB/s and CPU per MiB), "workers" (each proxy is run once per value: Sluice
+    # `workers N`, HAProxy `nbthread N`, nginx `worker_processes N`), "proxy_cpus" and
+    # "load_cpus" (taskset lists instead of PROXY_CPU and LOAD_CPU), "wrk_threads",
+    # "strace" (False: no strace run).
+    {"name": "ka-1000c", "kind": "http", "path": "/small", "close": False,
+     "connections": 1000, "maxconn": 20000, "upstream_keepalive": 1024,
+     "title": "keep-alive, 1,000 concurrent connections (wrk -c1000), 100 B responses"},
+    {"name": "tcp-1MiB", "kind": "tcp", "path": "/1m", "close": False, "throughput": True,
+     "title": "mode tcp passthrough, keep-alive HTTP inside, 1 MiB responses"},
+    # The origin stays on LOAD_CPU (it is started once for the run).
+    {"name": "workers2", "kind": "http", "path": "/small", "close": False,
+     "workers": [1, 2], "proxy_cpus": "0,1", "load_cpus": "0,1", "wrk_threads": 2,
+     "strace": False,
+     "title": "keep-alive, 100 B: 1 against 2 workers (Sluice `workers`, HAProxy "
+              "`nbthread`, nginx `worker_processes`), proxy and wrk -t2 both on CPUs 0-1: "
+              "on 2 cores this measures contention, not scaling"},
+    # No wrk: compare_idle.py opens the connections (see run_idle).
+    {"name": "idle-10k", "kind": "idle", "path": "/small", "close": False, "maxconn": 20000,
+     "strace": False,
+     "title": "idle keep-alive client connections (one request each, then idle): worker "
+              "RSS per connection"},
 ]
 PROXIES = ["sluice", "haproxy", "nginx"]
 
@@ -231,7 +272,7 @@ def check_answer(port, scenario, what):
     TLS, resumes a session or refuses to, as the scenario wants)."""
     tls = uses_tls(scenario, what)
     status, headers, body = http_get(port, target_path(scenario, what), tls=tls)
-    expected = cfg.LARGE_BYTES if scenario["path"].endswith("16k") else cfg.SMALL_BYTES
+    expected = cfg.body_bytes(scenario["path"])
     problems = []
     if tls:
         problems += check_resumption(port, scenario, what)
@@ -301,10 +342,24 @@ def target_path(scenario, target_name):
     return scenario["path"]
 
 
-def run_wrk(target, scenario, connections, seconds):
-    return load.run_wrk(WRK, LOAD_CPU, target.port, target_path(scenario, target.name),
-                        connections, seconds, close=scenario["close"],
-                        scheme="https" if uses_tls(scenario, target.name) else "http")
+def proxy_cpus(scenario):
+    return scenario.get("proxy_cpus", PROXY_CPU)
+
+
+def load_cpus(scenario):
+    return scenario.get("load_cpus", LOAD_CPU)
+
+
+def connections(scenario, args):
+    return scenario.get("connections", args.connections)
+
+
+def run_wrk(target, scenario, conns, seconds):
+    return load.run_wrk(WRK, load_cpus(scenario), target.port,
+                        target_path(scenario, target.name), conns, seconds,
+                        close=scenario["close"],
+                        scheme="https" if uses_tls(scenario, target.name) else "http",
+                        threads=scenario.get("wrk_threads", 1))
 
 
 # ---------------------------------------------------------------------------------------
@@ -387,22 +442,28 @@ def _get_unix(s, command):
     return _read_to_end(s)
 
 
-def start_proxy(procs, work, name, scenario, port, origin_port, sluice, certificate=None):
-    folder = os.path.join(work, f"{scenario['name']}-{name}")
+def start_proxy(procs, work, name, scenario, port, origin_port, sluice, certificate=None,
+                workers=1, folder=None):
+    """Starts proxy `name` for `scenario` with `workers` workers (threads for HAProxy);
+    the target is called `name`, or `name-wN` (report.variant) with N > 1 workers."""
+    target_name = report.variant(name, workers)
+    folder = folder or os.path.join(work, f"{scenario['name']}-{target_name}")
     os.makedirs(folder, exist_ok=True)
     log = os.path.join(folder, "output.log")
+    cpus = proxy_cpus(scenario)
     tls = None
     if scenario.get("tls"):
         tls = dict(certificate, mode=scenario["tls"],
                    socket=os.path.join(folder, "haproxy.sock"),
                    metrics_port=free_ports(1)[0])
-    shared = cfg.haproxy_lang(scenario, port, origin_port, tls)
+    shared = cfg.haproxy_lang(scenario, port, origin_port, tls, workers=workers,
+                              fd_limit=FD_LIMIT[1])
     counts = None
     if name == "sluice":
         conf = os.path.join(folder, "sluice.cfg")
         with open(conf, "w") as f:
             f.write(cfg.for_sluice(shared))
-        proc = procs.start(name, [sluice, "-f", conf], log, PROXY_CPU)
+        proc = procs.start(target_name, [sluice, "-f", conf], log, cpus)
         if tls:
             def counts():
                 return sluice_tls_counts(tls["metrics_port"])
@@ -413,7 +474,7 @@ def start_proxy(procs, work, name, scenario, port, origin_port, sluice, certific
         conf = os.path.join(folder, "haproxy.cfg")
         with open(conf, "w") as f:
             f.write(cfg.for_haproxy(shared))
-        proc = procs.start(name, [HAPROXY, "-db", "-f", conf], log, PROXY_CPU)
+        proc = procs.start(target_name, [HAPROXY, "-db", "-f", conf], log, cpus)
         if tls:
             def counts():
                 return haproxy_tls_counts(tls["socket"])
@@ -423,17 +484,19 @@ def start_proxy(procs, work, name, scenario, port, origin_port, sluice, certific
     else:
         conf = os.path.join(folder, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(cfg.nginx_proxy(scenario, folder, port, origin_port, tls))
-        proc = procs.start(name, [NGINX, "-p", folder, "-c", conf, "-e",
-                                  os.path.join(folder, "error.log")], log, PROXY_CPU)
+            f.write(cfg.nginx_proxy(scenario, folder, port, origin_port, tls, workers))
+        proc = procs.start(target_name, [NGINX, "-p", folder, "-c", conf, "-e",
+                                         os.path.join(folder, "error.log")], log, cpus)
 
         def find():
             return [p for p in children(proc.pid)
                     if cmdline(p).startswith("nginx: worker process")]
-    wait_ready(port, "/small", proc, name, timeout=15.0, tls=bool(tls))
-    target = Target(name, port, proc, find, counts)
+    wait_ready(port, "/small", proc, target_name, timeout=15.0, tls=bool(tls))
+    target = Target(target_name, port, proc, find, counts)
     deadline = time.monotonic() + 5
-    while not target.find_workers() and time.monotonic() < deadline:
+    # Sluice and nginx fork their workers: wait for all of them.
+    want = 1 if name == "haproxy" else workers
+    while len(target.find_workers()) < want and time.monotonic() < deadline:
         time.sleep(0.05)
     target.workers()
     return target
@@ -444,23 +507,31 @@ def start_proxy(procs, work, name, scenario, port, origin_port, sluice, certific
 
 def measure(target, scenario, args):
     """One warm-up run, then one measured run of `target` in `scenario`."""
+    conns = connections(scenario, args)
     if args.warmup > 0:
-        run_wrk(target, scenario, args.connections, args.warmup)
+        run_wrk(target, scenario, conns, args.warmup)
     pids = target.workers()
     tls0 = target.tls_counts() if target.tls_counts else None
     busy0 = cpu_busy_jiffies(PROXY_CPU)
     load0 = cpu_busy_jiffies(LOAD_CPU)
     ticks0 = cpu_ticks(pids) if pids else (0, 0)
     segments0 = tcp_out_segments()
+    opens0 = tcp_counter("ActiveOpens")
     began = time.monotonic()
-    result, raw = run_wrk(target, scenario, args.connections, args.duration)
+    result, raw = run_wrk(target, scenario, conns, args.duration)
     wall = time.monotonic() - began
     segments1 = tcp_out_segments()
+    opens1 = tcp_counter("ActiveOpens")
     ticks1 = cpu_ticks(pids) if pids else (0, 0)
     busy1 = cpu_busy_jiffies(PROXY_CPU)
     load1 = cpu_busy_jiffies(LOAD_CPU)
     result.update({"scenario": scenario["name"], "target": target.name, "wall_s": wall,
-                   "tcp_segments": (segments1 - segments0) / max(result["requests"], 1)})
+                   "connections": conns, "load_cpus": load_cpus(scenario),
+                   "proxy_cpus": proxy_cpus(scenario),
+                   "tcp_segments": (segments1 - segments0) / max(result["requests"], 1),
+                   "tcp_connects": (opens1 - opens0) / max(result["requests"], 1)})
+    if scenario.get("throughput"):
+        result["body_bytes"] = cfg.body_bytes(scenario["path"])
     if tls0 is not None:
         # Read after the CPU window: HAProxy answers its stats socket on its one thread.
         tls1 = target.tls_counts()
@@ -508,7 +579,8 @@ def strace_counts(target, scenario, args, folder):
             if tracer.poll() is not None:
                 raise RuntimeError(f"strace exited: {open(err).read().strip()}")
             time.sleep(0.05)
-        result, _ = run_wrk(target, scenario, args.connections, args.strace_seconds)
+        result, _ = run_wrk(target, scenario, connections(scenario, args),
+                            args.strace_seconds)
     finally:
         if tracer.poll() is None:
             tracer.send_signal(signal.SIGINT)
@@ -556,7 +628,10 @@ def run(args, procs, work):
     info["loadavg_before"] = loadavg()
     info["started"] = datetime.datetime.now().isoformat(timespec="seconds")
     info["settings"] = {k: getattr(args, k) for k in (
-        "rounds", "duration", "warmup", "connections", "strace_seconds")}
+        "rounds", "duration", "warmup", "connections", "strace_seconds", "idle_connections",
+        "idle_waves", "idle_hold", "idle_concurrency", "idle_warmup")}
+    info["nofile"] = {"soft": FD_LIMIT[0], "hard": FD_LIMIT[1]}
+    info["skipped"] = args.skipped
     print(f"machine: {info['machine']['nproc']} CPUs, {info['machine']['cpu_model']}; "
           f"load average {info['loadavg_before']}", flush=True)
 
@@ -564,17 +639,29 @@ def run(args, procs, work):
     if any(s.get("tls") for s in args.scenarios):
         certificate = cfg.make_certificate(os.path.join(work, "tls"), OPENSSL)
         info["tls"] = {}
-    origin_port, *ports = free_ports(1 + len(args.proxies))
+    # One port per proxy and worker count (workers2 runs each proxy twice at once).
+    variants = max(len(s.get("workers", [1])) for s in args.scenarios)
+    origin_port, *free = free_ports(1 + variants * len(args.proxies))
+    ports = {(name, i): free.pop() for name in args.proxies for i in range(variants)}
     origin = start_origin(procs, work, origin_port)
     runs, syscalls, configs = [], [], {}
     for scenario in args.scenarios:
+        if scenario["kind"] == "idle":
+            print(f"\n== {scenario['name']}: {scenario['title']}", flush=True)
+            runs += run_idle(args, procs, work, scenario, origin_port,
+                             {n: ports[(n, 0)] for n in args.proxies}, sluice)
+            configs["idle"] = read_configs(work, scenario, [
+                Target(report.variant(n, 1), ports[(n, 0)]) for n in args.proxies],
+                origin_port)
+            continue
         targets = [origin]
         started = []
-        for name, port in zip(args.proxies, ports):
-            target = start_proxy(procs, work, name, scenario, port, origin_port, sluice,
-                                 certificate)
-            targets.append(target)
-            started.append(target)
+        for name in args.proxies:
+            for i, workers in enumerate(scenario.get("workers", [1])):
+                target = start_proxy(procs, work, name, scenario, ports[(name, i)],
+                                     origin_port, sluice, certificate, workers=workers)
+                targets.append(target)
+                started.append(target)
         for target in targets:
             check_answer(target.port, scenario, target.name)
         if scenario.get("tls"):
@@ -596,7 +683,7 @@ def run(args, procs, work):
                 with open(os.path.join(work, "wrk.log"), "a") as f:
                     f.write(f"--- {scenario['name']} {target.name} round {r + 1}\n{raw}\n")
                 print("  " + report.run_line(result), flush=True)
-        if args.strace_seconds > 0 and STRACE:
+        if args.strace_seconds > 0 and STRACE and scenario.get("strace", True):
             for target in started:
                 counted = strace_counts(target, scenario, args, work)
                 syscalls.append(counted)
@@ -607,6 +694,103 @@ def run(args, procs, work):
     info["loadavg_after"] = loadavg()
     info["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     return info, runs, syscalls, configs
+
+
+def _pin_self(cpus):
+    """Pins this process's main thread to `cpus` ("0" or "0,1"); returns the old set."""
+    old = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
+    return old
+
+
+def run_idle(args, procs, work, scenario, origin_port, ports, sluice):
+    """idle-10k: for each round and proxy (in turn, a fresh start each time, one proxy
+    running at a time), measure_idle; returns its results."""
+    results = []
+    proxies = list(args.proxies)
+    for r in range(args.rounds):
+        order = proxies[r % len(proxies):] + proxies[:r % len(proxies)]
+        for name in order:
+            target = start_proxy(procs, work, name, scenario, ports[name], origin_port, sluice)
+            try:
+                check_answer(target.port, scenario, target.name)
+                result = measure_idle(target, scenario, args, origin_port)
+            finally:
+                procs.stop(target.proc)
+            result["round"] = r + 1
+            results.append(result)
+            print("  " + report.idle_line(result), flush=True)
+    return results
+
+
+def measure_idle(target, scenario, args, origin_port):
+    """Warm-up (a few connections, one request each, closed), the worker's RSS; then
+    `args.idle_waves` times: open `args.idle_connections` connections (one keep-alive
+    request each, then idle), check that they are all still open and established on the
+    proxy's port, the worker's RSS and descriptors, again after `args.idle_hold` s, then
+    close them all and read the RSS once more."""
+    path = scenario["path"]
+    body = cfg.body_bytes(path)
+    port = target.port
+    pids = target.workers()
+    settle = 0.5 if args.smoke else 2.0
+
+    def client():
+        return idle.IdleClient(port, path, body, concurrency=args.idle_concurrency)
+
+    warm = client()
+    warm.open(args.idle_warmup)
+    warm_failures = dict(warm.failures)
+    warm.close()
+    time.sleep(settle)
+    result = {"scenario": scenario["name"], "target": target.name, "kind": "idle",
+              "wanted": args.idle_connections, "warmup": args.idle_warmup,
+              "warmup_failures": warm_failures, "workers": len(pids),
+              "rss_before_kib": rss_kib(pids), "fds_before": idle.open_fds(pids),
+              "established_before": idle.tcp_established(local_port=port), "waves": []}
+    for w in range(args.idle_waves):
+        c = client()
+        old = _pin_self(LOAD_CPU)
+        try:
+            seconds = c.open(args.idle_connections)
+        finally:
+            os.sched_setaffinity(0, old)
+        try:
+            time.sleep(settle)
+            wave = {"wave": w + 1, "open_s": seconds, "opened": len(c.sockets),
+                    "failures": dict(c.failures), "non200": c.non200}
+            is_open, closed, data = c.still_open()
+            wave.update({
+                "established": idle.tcp_established(local_port=port),
+                "client_open": is_open, "client_closed": closed, "client_data": data,
+                "upstream": idle.tcp_established(remote_port=origin_port),
+                "rss_kib": rss_kib(pids), "fds": idle.open_fds(pids)})
+            held = wave["client_open"]
+            wave["kib_per_conn"] = ((wave["rss_kib"] - result["rss_before_kib"]) / held
+                                    if held else None)
+            if args.idle_hold > 0:
+                time.sleep(args.idle_hold)
+                is_open, closed, data = c.still_open()
+                wave.update({
+                    "established_hold": idle.tcp_established(local_port=port),
+                    "client_open_hold": is_open, "client_closed_hold": closed,
+                    "rss_hold_kib": rss_kib(pids)})
+        finally:
+            c.close()
+        time.sleep(settle)
+        wave["rss_closed_kib"] = rss_kib(pids)
+        wave["established_closed"] = idle.tcp_established(local_port=port)
+        result["waves"].append(wave)
+    # A worker that exited or was replaced would make the RSS figures meaningless.
+    now = target.workers()
+    result["workers_replaced"] = sorted(now) != sorted(pids)
+    first = result["waves"][0]
+    result.update({
+        "requests": first["opened"],
+        "errors": sum(sum(w["failures"].values()) for w in result["waves"]),
+        "non2xx": sum(w["non200"] for w in result["waves"]),
+        "kib_per_conn": first["kib_per_conn"]})
+    return result
 
 
 def read_configs(work, scenario, targets, origin_port):
@@ -628,6 +812,14 @@ def read_configs(work, scenario, targets, origin_port):
 
 # ---------------------------------------------------------------------------------------
 
+def fds_needed(scenario, args):
+    """About the descriptors one process (the harness, wrk or a proxy) needs for
+    `scenario`."""
+    if scenario["kind"] == "idle":
+        return args.idle_connections + args.idle_concurrency + 500
+    return 2 * connections(scenario, args) + 200  # a proxy: client and server sides
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -642,7 +834,21 @@ def parse_args(argv):
     p.add_argument("--strace-seconds", type=int, default=3,
                    help="seconds of traced load per scenario and proxy (0: no strace)")
     p.add_argument("--no-syscalls", action="store_true", help="same as --strace-seconds 0")
-    p.add_argument("--connections", type=int, default=50)
+    p.add_argument("--connections", type=int, default=50,
+                   help="wrk -c (ka-1000c always uses 1000)")
+    p.add_argument("--idle-connections", type=int, default=10000,
+                   help="idle-10k: connections held open (--smoke: 1000)")
+    p.add_argument("--idle-waves", type=int, default=2,
+                   help="idle-10k: times the connections are opened and closed on one proxy "
+                        "start, to see whether RSS grows from one to the next (--smoke: 1)")
+    p.add_argument("--idle-hold", type=float, default=5.0,
+                   help="idle-10k: seconds the connections stay idle before they are "
+                        "checked and measured again (--quick: 2, --smoke: 0)")
+    p.add_argument("--idle-concurrency", type=int, default=64,
+                   help="idle-10k: connections connecting or waiting for their response at "
+                        "once (bounds the proxies' upstream connections)")
+    p.add_argument("--idle-warmup", type=int, default=100,
+                   help="idle-10k: connections opened and closed before the RSS baseline")
     p.add_argument("--scenarios", default=",".join(s["name"] for s in SCENARIOS),
                    help="comma-separated, from: " + ", ".join(s["name"] for s in SCENARIOS))
     p.add_argument("--proxies", default=",".join(PROXIES))
@@ -659,8 +865,10 @@ def parse_args(argv):
     args.command_line = "tests/bench/run.sh " + " ".join(argv) if argv else "tests/bench/run.sh"
     if args.quick:
         args.rounds, args.duration, args.warmup, args.strace_seconds = 1, 2, 1, 1
+        args.idle_hold = 2.0
     if args.smoke:
         args.rounds, args.duration, args.warmup, args.strace_seconds = 1, 1, 0, 0
+        args.idle_connections, args.idle_waves, args.idle_hold = 1000, 1, 0.0
     if args.no_syscalls:
         args.strace_seconds = 0
     names = {s["name"]: s for s in SCENARIOS}
@@ -669,6 +877,8 @@ def parse_args(argv):
     if unknown:
         p.error(f"unknown scenario {', '.join(unknown)}; known: {', '.join(names)}")
     args.scenarios = [names[n] for n in wanted]
+    args.scenarios_named = "--scenarios" in " ".join(argv)
+    args.skipped = []
     args.proxies = [n for n in args.proxies.split(",") if n]
     if [n for n in args.proxies if n not in PROXIES]:
         p.error(f"--proxies takes some of {', '.join(PROXIES)}")
@@ -689,6 +899,22 @@ def main(argv):
     if os.cpu_count() < 2:
         print("compare.py: needs 2 CPUs (proxy on CPU 1, load on CPU 0)", file=sys.stderr)
         return 1
+    # Every process started from here inherits the limit: wrk -c1000, and for idle-10k
+    # this process (the client) and the proxy each hold one descriptor per connection.
+    FD_LIMIT[:] = idle.raise_nofile(NOFILE_WANTED)
+    short = [(s, fds_needed(s, args)) for s in args.scenarios
+             if fds_needed(s, args) > FD_LIMIT[0]]
+    for scenario, need in short:
+        text = (f"RLIMIT_NOFILE is {FD_LIMIT[0]} (hard {FD_LIMIT[1]}), scenario "
+                f"{scenario['name']} needs about {need}: raise the hard limit (ulimit -Hn, as "
+                f"root) or ask for fewer connections")
+        if args.scenarios_named:
+            print(f"compare.py: {text}", file=sys.stderr)
+            return 1
+        # Not asked for by name: the rest of the default list still runs.
+        print(f"compare.py: skipping {scenario['name']}: {text}", file=sys.stderr)
+        args.scenarios.remove(scenario)
+        args.skipped.append(f"{scenario['name']} ({text})")
 
     procs = Processes()
 

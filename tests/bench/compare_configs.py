@@ -15,6 +15,14 @@ P-256 certificate made at run time (`make_certificate`) and talk plain HTTP to t
 `tls` is "tickets" (each proxy's defaults: session tickets on) or "full" (no resumption at
 all: `no-tls-tickets` on the bind, HAProxy's session cache off, nginx's tickets and cache
 off), see TLS_DIFFERENCES.
+
+The scenarios added for issue 8's second list take a few more keys (see compare.py's
+SCENARIOS): `maxconn` (a global `maxconn` for Sluice and HAProxy, with HAProxy's
+`no strict-limits` when the hard RLIMIT_NOFILE is below what HAProxy wants for it),
+`idle` (long client and keep-alive timeouts, so idle connections stay open while they are
+measured), `upstream_keepalive` (nginx's idle upstream connections), and the `workers`
+argument of haproxy_lang and nginx_proxy (Sluice `workers N`, HAProxy `nbthread N`, nginx
+`worker_processes N`).
 """
 
 import os
@@ -30,6 +38,23 @@ ROUTED_PATH = f"/api{ROUTES - 1}/small"
 
 SMALL_BYTES = 100
 LARGE_BYTES = 16 * 1024
+MIB_BYTES = 1024 * 1024
+# The origin's files, by path; a path is served whole, and a rewritten one (routing) ends
+# with the name of the file it is rewritten to.
+BODIES = {"/small": SMALL_BYTES, "/16k": LARGE_BYTES, "/1m": MIB_BYTES}
+
+# idle-10k: how long an idle client connection may stay open (client and keep-alive idle
+# timeouts), far longer than the measurement.
+IDLE_TIMEOUT = "60s"
+
+
+def body_bytes(path):
+    """The body length the origin serves for `path` (or for the path a proxy rewrites it
+    to: /api9/small is /small)."""
+    for name, size in BODIES.items():
+        if path.endswith(name):
+            return size
+    raise ValueError(f"no origin file for {path}")
 
 NGINX_DIFFERENCES = [
     "routing: nginx picks a `location` by longest prefix (a tree), where HAProxy and Sluice "
@@ -42,6 +67,13 @@ NGINX_DIFFERENCES = [
     "the client's Host on by themselves)",
     "mode tcp: nginx's `stream` module (`libnginx-mod-stream`), `proxy_pass` to one "
     "upstream",
+    "ka-1000c: nginx keeps up to 1,024 idle upstream connections (`keepalive 1024`, 128 in "
+    "the other scenarios), since HAProxy and Sluice keep every idle server connection for "
+    "reuse: with 128, nginx would close and reopen most of its 1,000 upstream connections "
+    "on every request",
+    "idle-10k: nginx's idle client connections last `keepalive_timeout 75s` (all "
+    "scenarios); HAProxy and Sluice get `timeout client 60s` and `timeout http-keep-alive "
+    "60s`",
 ]
 
 # How the TLS scenarios' configurations differ (printed with the results when one ran).
@@ -87,19 +119,21 @@ def make_certificate(folder, openssl="openssl"):
 
 
 def origin_files(www):
-    """Writes the origin's bodies: /small (100 B) and /16k (16 KiB)."""
+    """Writes the origin's bodies: /small (100 B), /16k (16 KiB) and /1m (1 MiB)."""
     os.makedirs(www, exist_ok=True)
     with open(os.path.join(www, "small"), "wb") as f:
         f.write((b"sluice-bench-small-body." * 5)[:SMALL_BYTES - 1] + b"\n")
     with open(os.path.join(www, "16k"), "wb") as f:
         f.write((b"0123456789abcdef" * (LARGE_BYTES // 16))[:LARGE_BYTES - 1] + b"\n")
+    with open(os.path.join(www, "1m"), "wb") as f:
+        f.write((b"0123456789abcdef" * (MIB_BYTES // 16))[:MIB_BYTES - 1] + b"\n")
 
 
-def _nginx_common(prefix):
+def _nginx_common(prefix, workers=1):
     # Everything nginx would otherwise write under /var goes under the run's folder.
     return f"""daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {workers};
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{
@@ -146,22 +180,37 @@ def origin_nginx(prefix, port, www):
 # ---------------------------------------------------------------------------------------
 # HAProxy's language, for Sluice and HAProxy.
 
-def _haproxy_head(mode, tls=None):
+def haproxy_fd_need(maxconn):
+    """About the RLIMIT_NOFILE HAProxy asks for with a global `maxconn` (two descriptors per
+    connection, plus a few of its own); below it, HAProxy refuses to start unless told
+    `no strict-limits`."""
+    return 2 * maxconn + 100
+
+
+def _haproxy_head(mode, tls=None, workers=1, maxconn=None, idle=False, fd_limit=None):
     extra = ""
+    if maxconn:
+        # Sluice parses a global maxconn and limits nothing; HAProxy limits the process and
+        # each frontend (which defaults to the global value) to it.
+        extra += f"    maxconn {maxconn}\n"
+        if fd_limit is None or fd_limit < haproxy_fd_need(maxconn):
+            extra += f"    no strict-limits {HAPROXY_ONLY}\n"
     if tls:
         extra += f"    stats socket {tls['socket']} mode 600 level admin {HAPROXY_ONLY}\n"
         if tls["mode"] == "full":
             extra += f"    tune.ssl.cachesize 0 {HAPROXY_ONLY}\n"
+    client = IDLE_TIMEOUT if idle else "30s"
+    keep_alive = f"    timeout http-keep-alive {IDLE_TIMEOUT}\n" if idle else ""
     return f"""global
-    workers 1 {SLUICE_ONLY}
-    nbthread 1
+    workers {workers} {SLUICE_ONLY}
+    nbthread {workers}
 {extra}
 defaults
     mode {mode}
     timeout connect 5s
-    timeout client 30s
+    timeout client {client}
     timeout server 30s
-"""
+{keep_alive}"""
 
 
 def _tls_bind(tls):
@@ -180,16 +229,22 @@ def _metrics_frontend(tls):
         "    http-request use-service prometheus-exporter"))
 
 
-def haproxy_lang(scenario, port, origin_port, tls=None):
-    """The configuration for `scenario` (its `kind`: http, routing or tcp), with the
-    Sluice-only and HAProxy-only lines still marked. `tls` (TLS scenarios, kind http only):
-    {"mode": "tickets" or "full", "bundle", "socket" (HAProxy's stats socket),
-    "metrics_port" (Sluice's exporter)}."""
+def haproxy_lang(scenario, port, origin_port, tls=None, workers=1, fd_limit=None):
+    """The configuration for `scenario` (its `kind`: http, routing, tcp, or idle, which is
+    http with long idle timeouts), with the Sluice-only and HAProxy-only lines still marked.
+    `tls` (TLS scenarios, kind http only): {"mode": "tickets" or "full", "bundle", "socket"
+    (HAProxy's stats socket), "metrics_port" (Sluice's exporter)}. `workers`: Sluice's
+    `workers` and HAProxy's `nbthread`. `fd_limit`: the hard RLIMIT_NOFILE the proxies get
+    (decides HAProxy's `no strict-limits` with a `maxconn`)."""
     kind = scenario["kind"]
     if tls and kind != "http":
         raise ValueError(f"scenario {scenario['name']}: TLS is set up for kind http only")
+    head_args = {"workers": workers, "maxconn": scenario.get("maxconn"),
+                 "idle": kind == "idle", "fd_limit": fd_limit}
+    if kind == "idle":
+        kind = "http"
     if kind == "tcp":
-        return _haproxy_head("tcp") + f"""
+        return _haproxy_head("tcp", **head_args) + f"""
 frontend fe
     bind 127.0.0.1:{port}
     default_backend be
@@ -197,7 +252,7 @@ frontend fe
 backend be
     server origin 127.0.0.1:{origin_port}
 """
-    head = _haproxy_head("http", tls) + "    http-reuse always\n"
+    head = _haproxy_head("http", tls, **head_args) + "    http-reuse always\n"
     if kind == "http":
         return head + f"""
 frontend fe
@@ -257,12 +312,13 @@ def _nginx_tls(tls):
     return "".join(f"        {line}\n" for line in lines)
 
 
-def nginx_proxy(scenario, prefix, port, origin_port, tls=None):
-    """nginx as the proxy; `tls` as for haproxy_lang, with "cert" and "key" files."""
+def nginx_proxy(scenario, prefix, port, origin_port, tls=None, workers=1):
+    """nginx as the proxy; `tls` as for haproxy_lang, with "cert" and "key" files;
+    `workers`: worker_processes."""
     kind = scenario["kind"]
     if kind == "tcp":
         return "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n" + _nginx_common(
-            prefix) + f"""stream {{
+            prefix, workers) + f"""stream {{
     upstream origin {{
         server 127.0.0.1:{origin_port};
     }}
@@ -274,7 +330,7 @@ def nginx_proxy(scenario, prefix, port, origin_port, tls=None):
 }}
 """
     locations = []
-    if kind == "http":
+    if kind in ("http", "idle"):
         locations.append(f"""        location / {{
             {_nginx_location()}
         }}""")
@@ -288,11 +344,11 @@ def nginx_proxy(scenario, prefix, port, origin_port, tls=None):
             {_nginx_location((("X-Bench", "routed"),))}
         }}""")
     body = "\n".join(locations)
-    return _nginx_common(prefix) + f"""http {{
+    return _nginx_common(prefix, workers) + f"""http {{
 {_nginx_http_common(prefix)}    proxy_http_version 1.1;
     upstream origin {{
         server 127.0.0.1:{origin_port};
-        keepalive 128;
+        keepalive {scenario.get("upstream_keepalive", 128)};
         keepalive_requests 100000000;
         keepalive_timeout 60s;
     }}

@@ -36,11 +36,13 @@ def parse_wrk(out):
     return result
 
 
-def run_wrk(wrk, cpu, port, path, connections, seconds, close=False, scheme="http"):
-    """One wrk run on `cpu`: (parsed figures, wrk's output). With scheme "https" wrk
-    speaks TLS (its OpenSSL client: no verification, SNI = the address, and after a
-    `Connection: close` it offers the last session it got on the next connection)."""
-    argv = ["taskset", "-c", cpu, wrk, "-t1", f"-c{connections}", f"-d{seconds}s",
+def run_wrk(wrk, cpu, port, path, connections, seconds, close=False, scheme="http",
+            threads=1):
+    """One wrk run on `cpu` (a taskset list: "0", "0,1"): (parsed figures, wrk's output).
+    With scheme "https" wrk speaks TLS (its OpenSSL client: no verification, SNI = the
+    address, and after a `Connection: close` it offers the last session it got on the next
+    connection)."""
+    argv = ["taskset", "-c", cpu, wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
             "--latency", "--timeout", "5s"]
     if close:
         argv += ["-H", "Connection: close"]

@@ -119,9 +119,15 @@ def cpu_busy_jiffies(cpu):
 def tcp_out_segments():
     """TCP segments sent by the whole host (/proc/net/snmp OutSegs); on loopback every
     segment is also received once."""
+    return tcp_counter("OutSegs")
+
+
+def tcp_counter(name):
+    """One of the host's TCP counters in /proc/net/snmp: OutSegs, ActiveOpens (connect()s
+    that sent a SYN), ..."""
     with open("/proc/net/snmp") as f:
         rows = [line.split() for line in f if line.startswith("Tcp:")]
-    return int(dict(zip(rows[0][1:], rows[1][1:]))["OutSegs"])
+    return int(dict(zip(rows[0][1:], rows[1][1:]))[name])
 
 
 def loadavg():
