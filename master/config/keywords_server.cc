@@ -347,8 +347,22 @@ bool parse_server_option(const line_context& ctx, size_t& i, pb::Server& srv, bo
   } else if (o == "init-addr") {
     if (value("a method list") == nullptr) return false;
   } else if (o == "tfo" || o == "no-tfo") {
-  } else if (o == "pool-max-conn" || o == "pool-low-conn" || o == "pool-purge-delay") {
-    if (value("a value") == nullptr) return false;
+  } else if (o == "pool-max-conn") {
+    const std::string* v = value("a number (-1 for no limit)");
+    if (v == nullptr) return false;
+    auto m = parse_int(*v, -1, 1000000);
+    if (!m) {
+      ctx.error("server option 'pool-max-conn': " + m.error);
+      return false;
+    }
+    srv.set_pool_max_conn(static_cast<int32_t>(m.value));
+    srv.set_pool_max_conn_set(true);
+  } else if (o == "pool-purge-delay") {
+    uint64_t ms = 0;
+    if (!time_value(ms)) return false;
+    srv.set_pool_purge_delay_ms(ms);
+  } else if (o == "pool-low-conn") {
+    if (value("a number") == nullptr) return false;
   } else if (auto t = parse_server_tls_option(ctx, i, srv); t != tls_option::not_tls) {
     return t == tls_option::ok;
   } else if (one_of(other_unsupported, o)) {

@@ -37,6 +37,18 @@ frontend fe
     return out
 
 
+def established_to(port):
+    """Established TCP connections whose remote end is 127.0.0.1:port (from /proc)."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            remote, state = fields[2], fields[3]
+            if state == "01" and remote == f"0100007F:{port:04X}":
+                n += 1
+    return n
+
+
 class HttpProxyTest(TempDirTest):
     def start(self, backends=None, **kw):
         self.b = RecordingBackend(self, "b")
@@ -285,6 +297,34 @@ class HttpProxyTest(TempDirTest):
             self.assertEqual(c.response().status, 200)
         c.close()
         self.assertEqual(b.connections, 3)
+
+    def test_pool_max_conn_and_purge_delay_bound_the_idle_server_connections(self):
+        release = threading.Event()
+        b = RecordingBackend(self, "b", respond=lambda req: (release.wait(10), ok_response("b"))[1])
+        self.port = free_port()
+        Sluice(self, config(self.port, [("app", [b.port])],
+                            backend_extra="    http-reuse always\n"
+                                          "    default-server pool-max-conn 1 pool-purge-delay 300ms"),
+               [self.port])
+        # Three requests at once need three server connections.
+        clients = [Client(self.port) for _ in range(3)]
+        for c in clients:
+            c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_for(lambda: b.count() == 3, what="three requests at the server")
+        release.set()
+        for c in clients:
+            self.assertEqual(c.response().status, 200)
+            c.close()
+        self.assertEqual(b.connections, 3)
+        # pool-max-conn 1: one is kept (the others closed), and it serves what follows.
+        wait_for(lambda: established_to(b.port) == 1, what="one idle server connection")
+        for _ in range(3):
+            self.assertEqual(get(self.port).status, 200)
+        self.assertEqual(b.connections, 3)
+        # pool-purge-delay: idle past it, it is closed without waiting for a request.
+        wait_for(lambda: established_to(b.port) == 0, what="the idle connection purged")
+        self.assertEqual(get(self.port).status, 200)
+        self.assertEqual(b.connections, 4)
 
     def test_dontlognull_skips_empty_connections(self):
         self.start(frontend_extra="    log stdout format raw local0\n    option httplog\n"

@@ -173,7 +173,18 @@ bool runtime::start(std::vector<std::string>& errors,
     for (const auto& srv : be->servers) sweep = sweep || srv.cfg->shutdown_sessions_on_down();
   }
   if (sweep) asio::co_spawn(io_, sweep_down_servers(), asio::detached);
+  asio::co_spawn(io_, purge_idle_servers(), asio::detached);
   return errors.empty();
+}
+
+awaitable<void> runtime::purge_idle_servers() {
+  asio::steady_timer tick(io_);
+  while (!stopping_) {
+    tick.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await tick.async_wait(use_result);
+    if (ec) co_return;
+    context_.pool.purge();
+  }
 }
 
 awaitable<void> runtime::sweep_down_servers() {

@@ -67,6 +67,8 @@ class runtime {
   // on-marked-down shutdown-sessions: closes the sessions of servers the table says are
   // down, checked ten times a second (only when some server asks for it).
   awaitable<void> sweep_down_servers();
+  // Closes idle server connections past their purge delay, once a second.
+  awaitable<void> purge_idle_servers();
   void watch_signals();
 
   const sluice::config::Config& cfg_;

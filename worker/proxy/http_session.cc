@@ -386,7 +386,11 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     const bool per_request_sni = srv.sni && !srv.sni->literal();
     if (reusable && backend_->cfg->http_reuse() != pb::REUSE_NEVER && server_sock_.is_open() &&
         !per_request_sni) {
-      ctx_.pool.put(&srv, std::move(server_sock_));
+      const pb::Server& sc = *srv.cfg;
+      ctx_.pool.put(&srv, std::move(server_sock_), sc.pool_max_conn_set() ? sc.pool_max_conn() : -1,
+                    sc.pool_purge_delay_ms() != 0
+                        ? std::chrono::milliseconds(sc.pool_purge_delay_ms())
+                        : server_pool::default_purge_delay);
       server_sock_ = tls::stream(client_.get_executor());
     } else {
       server_sock_.close();

@@ -18,28 +18,51 @@ bool still_idle(tcp::socket& s) {
 
 }  // namespace
 
-void server_pool::put(const void* server, tls::stream conn) {
+void server_pool::put(const void* server, tls::stream conn, int64_t max,
+                      std::chrono::milliseconds purge_delay) {
+  if (max == 0) {
+    conn.close();
+    return;
+  }
   auto& list = idle_[server];
-  if (list.size() >= max_idle_per_server) {
+  if (max > 0 && list.size() >= static_cast<size_t>(max)) {
     list.front().conn.close();
     list.erase(list.begin());
   }
-  list.push_back({std::move(conn), std::chrono::steady_clock::now()});
+  list.push_back({std::move(conn), clock::now() + purge_delay});
 }
 
 std::optional<tls::stream> server_pool::take(const void* server) {
   auto it = idle_.find(server);
   if (it == idle_.end()) return std::nullopt;
   auto& list = it->second;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock::now();
   // Most recently used first: it is the least likely to have been closed by the server.
   while (!list.empty()) {
     entry e = std::move(list.back());
     list.pop_back();
-    if (now - e.since < purge_delay && still_idle(e.conn.socket())) return std::move(e.conn);
+    if (now < e.expires && still_idle(e.conn.socket())) return std::move(e.conn);
     e.conn.close();
   }
   return std::nullopt;
+}
+
+void server_pool::purge() {
+  const auto now = clock::now();
+  for (auto& [server, list] : idle_) {
+    size_t expired = 0;
+    while (expired < list.size() && list[expired].expires <= now) {
+      list[expired].conn.close();
+      ++expired;
+    }
+    if (expired > 0) list.erase(list.begin(), list.begin() + static_cast<ptrdiff_t>(expired));
+  }
+}
+
+size_t server_pool::idle() const {
+  size_t n = 0;
+  for (const auto& [server, list] : idle_) n += list.size();
+  return n;
 }
 
 }  // namespace sluice::worker

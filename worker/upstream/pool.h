@@ -2,7 +2,9 @@
 // A worker's idle upstream connections, kept after a response that left them reusable
 // and handed to the next request for the same server (`http-reuse`). A connection the
 // server has closed (or that sent unsolicited bytes) is dropped when taken, and one idle
-// longer than the purge delay is never handed out.
+// longer than the server's purge delay is never handed out. How many a server keeps is
+// its `pool-max-conn` (no limit by default, as HAProxy): a cap below the concurrency a
+// server sees makes every burst open connections again.
 
 #include <chrono>
 #include <cstddef>
@@ -17,19 +19,27 @@ namespace sluice::worker {
 
 class server_pool {
  public:
-  static constexpr size_t max_idle_per_server = 64;
-  static constexpr std::chrono::seconds purge_delay{5};
+  using clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds default_purge_delay{5000};
 
-  // `server` identifies a server across the worker (its slot address is fine).
-  void put(const void* server, tls::stream conn);
+  // `server` identifies a server across the worker (its slot address is fine). `max`:
+  // the most kept for it (< 0: no limit); the oldest goes to make room. The connection is
+  // not handed out after `purge_delay`, and purge() closes it.
+  void put(const void* server, tls::stream conn, int64_t max = -1,
+           std::chrono::milliseconds purge_delay = default_purge_delay);
   std::optional<tls::stream> take(const void* server);
+  // Closes the connections idle past their purge delay (the worker calls it each second,
+  // so a burst's connections do not stay open once traffic is back to normal).
+  void purge();
+  size_t idle() const;
   void clear() { idle_.clear(); }
 
  private:
   struct entry {
     tls::stream conn;
-    std::chrono::steady_clock::time_point since;
+    clock::time_point expires;
   };
+  // Per server, oldest first.
   std::unordered_map<const void*, std::vector<entry>> idle_;
 };
 
