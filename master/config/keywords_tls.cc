@@ -112,9 +112,12 @@ bool alpn_list(const line_context& ctx, const std::string& list,
   return true;
 }
 
-void resolve_versions(const line_context& ctx, uint32_t& min, uint32_t& max) {
-  if (min == 0) min = TLS1_2_VERSION;  // the default minimum, as HAProxy's
-  if (max != 0 && max < min) {
+// Fills the default minimum (TLS 1.2, as HAProxy) and checks the range of a bind's or a
+// server's TLS settings.
+template <class Tls>
+void resolve_versions(const line_context& ctx, Tls& t) {
+  if (t.min_version() == 0) t.set_min_version(TLS1_2_VERSION);
+  if (t.max_version() != 0 && t.max_version() < t.min_version()) {
     ctx.error("TLS versions: the maximum is below the minimum (check ssl-min-ver, " +
               std::string("ssl-max-ver and the no-/force- options)"));
   }
@@ -350,10 +353,7 @@ bool finish_bind_tls(const line_context& ctx, pb::Bind& b) {
     ctx.error("bind: 'ssl' needs a certificate ('crt FILE' or 'crt DIR')");
     return false;
   }
-  uint32_t min = t.min_version(), max = t.max_version();
-  resolve_versions(ctx, min, max);
-  t.set_min_version(min);
-  t.set_max_version(max);
+  resolve_versions(ctx, t);
   return true;
 }
 
@@ -436,10 +436,7 @@ bool finish_server_tls(const line_context& ctx, pb::Server& s) {
               "'ca-file FILE', or 'verify none' to trust any certificate");
     return false;
   }
-  uint32_t min = t.min_version(), max = t.max_version();
-  resolve_versions(ctx, min, max);
-  t.set_min_version(min);
-  t.set_max_version(max);
+  resolve_versions(ctx, t);
   return true;
 }
 
