@@ -10,7 +10,7 @@
 #include "worker/core/resolve.h"
 #include "worker/route/format.h"
 #include "worker/tls/context.h"
-#include "worker/tls/stream.h"
+#include "worker/tls/handshake.h"
 
 namespace sluice::health {
 
@@ -236,15 +236,13 @@ worker::awaitable<void> checker::check_once(target& t, bool& ok, std::string& re
   worker::tls::stream conn(std::move(socket));
   if (t.tls) {
     conn.start_tls(t.tls->new_ssl(t.sni));
-    deadline.expires_after(std::chrono::milliseconds(connect_ms));
-    auto h = co_await (conn.async_handshake(asio::ssl::stream_base::client, use_result) ||
-                       deadline.async_wait(use_result));
-    if (h.index() == 1 || std::get<0>(std::get<0>(h))) {
-      long verify = SSL_get_verify_result(conn.ssl());
-      std::string info = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
-                                             : std::get<0>(std::get<0>(h)).message();
-      reason = h.index() == 1 ? std::string("Layer6 timeout")
-                              : "Layer6 invalid response, info: \"" + info + "\"";
+    const auto ec = co_await worker::tls::handshake(conn, asio::ssl::stream_base::client,
+                                                    std::chrono::milliseconds(connect_ms));
+    if (ec) {
+      reason = ec == asio::error::timed_out
+                   ? std::string("Layer6 timeout")
+                   : "Layer6 invalid response, info: \"" +
+                         worker::tls::failure_reason(conn.ssl(), ec) + "\"";
       co_return;
     }
   }

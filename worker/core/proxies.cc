@@ -114,6 +114,10 @@ proxies build_proxies(const sluice::config::Config& cfg, const health::table* ta
         errors.push_back(srv.origin().file() + ":" + std::to_string(srv.origin().line()) +
                          ": server '" + be.name() + "/" + srv.name() + "': " + error);
       }
+      if (srv.pool_max_conn_set()) s.pool_max = srv.pool_max_conn();
+      if (srv.pool_purge_delay_ms() != 0) {
+        s.pool_purge = std::chrono::milliseconds(srv.pool_purge_delay_ms());
+      }
       if (srv.ssl()) {
         s.tls = tls::client_context::build(srv.tls(), error);
         if (!s.tls) {
@@ -121,6 +125,7 @@ proxies build_proxies(const sluice::config::Config& cfg, const health::table* ta
                            ": server '" + be.name() + "/" + srv.name() + "': TLS: " + error);
         }
         if (!srv.tls().sni().empty()) s.sni = std::make_shared<route::format>(srv.tls().sni());
+        if (s.sni && !s.sni->literal()) s.pool_max = 0;
       }
       rt->servers.push_back(std::move(s));
     }

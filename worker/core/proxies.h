@@ -47,6 +47,11 @@ struct server_runtime {
   std::shared_ptr<tls::client_context> tls;
   std::shared_ptr<route::format> sni;
   std::chrono::steady_clock::time_point tls_error_logged{};  // one log line a second at most
+  // Idle connections kept for reuse: at most `pool_max` (< 0: no limit; `pool-max-conn`,
+  // and 0 when the TLS SNI comes from the request, since such a connection only serves
+  // that name), each for `pool_purge` (`pool-purge-delay`).
+  int64_t pool_max = -1;
+  std::chrono::milliseconds pool_purge = server_pool::default_purge_delay;
 
   bool accepts_new_traffic() const {
     return slot != nullptr ? health::accepts_new_traffic(*slot) : cfg->weight() > 0;

@@ -1,20 +1,18 @@
 #include "worker/proxy/http_session.h"
 
-#include <sys/socket.h>
-
-#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "worker/core/counting.h"
+#include "worker/core/nothing_to_read.h"
 #include "worker/core/peer.h"
 #include "worker/http/chunked.h"
 #include "worker/http/parser.h"
 #include "worker/log/access_log.h"
 #include "worker/proxy/error_pages.h"
-#include "worker/tls/session.h"
+#include "worker/tls/handshake.h"
 #include "worker/upstream/connect.h"
 
 namespace sluice::worker {
@@ -63,11 +61,12 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       : ticket_(*fe.sessions),
         client_(std::move(client)),
         tls_(tls),
-        ends_(ends),
         server_sock_(client_.get_executor()),
         fe_(fe),
         ctx_(*fe.worker),
-        deadline_(client_.get_executor(), clock::time_point::max()) {
+        deadline_(client_.get_executor(), clock::time_point::max()),
+        src_(ends.src),
+        dst_(ends.local(client_.socket())) {
     fe_.conns++;
     count::add(fe_.counters, &stats::counter_block::sessions);
     count::add(ctx_.process_counters, &stats::counter_block::sessions);
@@ -80,13 +79,14 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   }
 
   awaitable<void> run(std::shared_ptr<http_session> self) {
-    src_ = ends_.src;
-    dst_ = ends_.local(client_.socket());
     asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
     // No co_await inside a condition: GCC 12 miscompiles some (the frame's resume index
     // goes wrong and the coroutine traps).
     bool ready = true;
-    if (tls_ != nullptr) ready = co_await handshake();
+    if (tls_ != nullptr) {
+      ready =
+          co_await tls::accept(client_, *tls_, milliseconds(client_ms()), fe_.counters, tls_facts_);
+    }
     if (ready) co_await serve();
     close_all();
   }
@@ -123,18 +123,6 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     }
   }
 
-  // -- TLS ------------------------------------------------------------------------------
-  // The client's handshake, bounded by `timeout client`. False: the connection is over.
-  awaitable<bool> handshake() {
-    client_.start_tls(tls_->new_ssl());
-    arm(client_ms());
-    auto [ec] = co_await client_.async_handshake(asio::ssl::stream_base::server, use_result);
-    const bool ok = !ec && !timed_out_;
-    tls::count_handshake(client_.ssl(), ok, fe_.counters);
-    if (ok) tls_facts_ = tls::facts_of(client_.ssl());
-    co_return ok;
-  }
-
   // -- I/O ------------------------------------------------------------------------------
   // Appends what `s` has to `buf`; `ms` bounds the wait (0 = the deadline already armed).
   awaitable<io_end> read_more(tls::stream& s, std::string& buf, uint64_t ms,
@@ -154,9 +142,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // keep-alive connection gives its read buffer back. Arms the deadline for `ms`.
   awaitable<io_end> wait_readable(tcp::socket& s, uint64_t ms) {
     arm(ms);
-    char byte;
-    const ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) co_return io_end::ok;
+    if (!nothing_to_read(s)) co_return io_end::ok;
     ctx_.buffers.give(std::move(chunk_));
     auto [ec] = co_await s.async_wait(tcp::socket::wait_read, use_result);
     if (ec) co_return timed_out_ ? io_end::timeout : io_end::error;
@@ -253,7 +239,6 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     t.req = &req_;
     t.src = src_;
     t.dst = dst_;
-    t.ssl = tls_ != nullptr;
     t.tls = tls_ != nullptr ? &tls_facts_ : nullptr;
     t.req_len = req_len_;
     t.frontend_name = fe_.cfg->name();
@@ -382,15 +367,8 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     if (!server_) return;
     backend_->servers[*server_].detach(this);
     server_runtime& srv = backend_->servers[*server_];
-    // A connection whose TLS SNI came from the request only serves that name again.
-    const bool per_request_sni = srv.sni && !srv.sni->literal();
-    if (reusable && backend_->cfg->http_reuse() != pb::REUSE_NEVER && server_sock_.is_open() &&
-        !per_request_sni) {
-      const pb::Server& sc = *srv.cfg;
-      ctx_.pool.put(&srv, std::move(server_sock_), sc.pool_max_conn_set() ? sc.pool_max_conn() : -1,
-                    sc.pool_purge_delay_ms() != 0
-                        ? std::chrono::milliseconds(sc.pool_purge_delay_ms())
-                        : server_pool::default_purge_delay);
+    if (reusable && backend_->cfg->http_reuse() != pb::REUSE_NEVER && server_sock_.is_open()) {
+      ctx_.pool.put(&srv, std::move(server_sock_), srv.pool_max, srv.pool_purge);
       server_sock_ = tls::stream(client_.get_executor());
     } else {
       server_sock_.close();
@@ -870,7 +848,6 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   session_ticket ticket_;
   tls::stream client_;
   const tls::server_context* tls_;  // null on a plain bind
-  conn_ends ends_;
   route::tls_facts tls_facts_;
   tls::stream server_sock_;
   frontend_runtime& fe_;

@@ -245,7 +245,7 @@ void fetch(const pb::Sample& s, const txn& t, std::vector<sample_value>& out,
     }
     case pb::FETCH_SRC_PORT: push_int(out, t.src.port); break;
     case pb::FETCH_DST_PORT: push_int(out, t.dst.port); break;
-    case pb::FETCH_SSL_FC: push_int(out, t.ssl ? 1 : 0, pb::SAMPLE_BOOL); break;
+    case pb::FETCH_SSL_FC: push_int(out, t.tls != nullptr ? 1 : 0, pb::SAMPLE_BOOL); break;
     case pb::FETCH_SSL_FC_SNI:
       if (t.tls != nullptr && !t.tls->sni.empty()) push_str(out, t.tls->sni);
       break;

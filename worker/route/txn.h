@@ -32,8 +32,7 @@ struct txn {
   const http::response* res = nullptr;  // set while response rules run
   peer src;
   peer dst;
-  bool ssl = false;
-  const tls_facts* tls = nullptr;  // set when ssl
+  const tls_facts* tls = nullptr;  // the client connection's TLS; null when plain
   uint64_t req_len = 0;            // request bytes received so far
   // Usable servers of a backend by name ("" = the transaction's backend); -1 if unknown.
   std::function<int64_t(std::string_view)> nbsrv;

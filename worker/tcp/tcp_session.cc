@@ -8,7 +8,7 @@
 #include "worker/core/counting.h"
 #include "worker/core/peer.h"
 #include "worker/log/access_log.h"
-#include "worker/tls/session.h"
+#include "worker/tls/handshake.h"
 #include "worker/upstream/connect.h"
 
 namespace sluice::worker {
@@ -48,14 +48,16 @@ class tcp_session : public server_user {
     rec_.accepted = std::chrono::system_clock::now();
     rec_.frontend = fe_.cfg->name();
     if (tls_ != nullptr) {
-      if (!co_await handshake()) {
+      const bool ok = co_await tls::accept(
+          client_, *tls_, std::chrono::milliseconds(fe_.cfg->timeouts().client_ms()), fe_.counters,
+          tls_facts_);
+      if (!ok) {
         rec_.backend = rec_.frontend;
         rec_.server = "<NOSRV>";
         rec_.termination = {'C', 'R'};
         close_all();
         co_return;
       }
-      t.ssl = true;
       t.tls = &tls_facts_;
     }
     t.frontend_name = fe_.cfg->name();
@@ -105,25 +107,6 @@ class tcp_session : public server_user {
 
  private:
   void shut_down() override { close_all(); }
-
-  // The client's TLS handshake, bounded by `timeout client`.
-  awaitable<bool> handshake() {
-    client_.start_tls(tls_->new_ssl());
-    const uint64_t ms = fe_.cfg->timeouts().client_ms();
-    bool ok = false;
-    if (ms == 0) {
-      auto [ec] = co_await client_.async_handshake(asio::ssl::stream_base::server, use_result);
-      ok = !ec;
-    } else {
-      asio::steady_timer timer(client_.get_executor(), std::chrono::milliseconds(ms));
-      auto r = co_await (client_.async_handshake(asio::ssl::stream_base::server, use_result) ||
-                         timer.async_wait(use_result));
-      ok = r.index() == 0 && !std::get<0>(std::get<0>(r));
-    }
-    tls::count_handshake(client_.ssl(), ok, fe_.counters);
-    if (ok) tls_facts_ = tls::facts_of(client_.ssl());
-    co_return ok;
-  }
 
   // Copies one direction until its source closes or an error ends the session.
   awaitable<void> pump([[maybe_unused]] std::shared_ptr<tcp_session> self, tls::stream& from,

@@ -3,7 +3,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <chrono>
 #include <iostream>
-#include <tuple>
+
+#include "worker/tls/handshake.h"
 
 namespace sluice::worker {
 
@@ -11,22 +12,9 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 
-// A failed handshake says why in the worker's log, at most once a second per server.
-void log_tls_failure(const backend_runtime& be, server_runtime& srv, SSL* ssl, const error_code& ec,
-                     bool timed_out) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - srv.tls_error_logged < std::chrono::seconds(1)) return;
-  srv.tls_error_logged = now;
-  std::string why = timed_out ? "timed out" : ec.message();
-  long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
-  if (verify != X509_V_OK) {
-    why = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
-  }
-  std::cerr << "sluice: server " << be.cfg->name() << "/" << srv.cfg->name()
-            << ": TLS handshake failed: " << why << std::endl;
-}
-
-awaitable<bool> handshake(const backend_runtime& be, server_runtime& srv, tls::stream& conn,
+// TLS to an `ssl` server, with the SNI its expression gives for this transaction. A
+// failure says why in the worker's log, at most once a second per server.
+awaitable<bool> start_tls(const backend_runtime& be, server_runtime& srv, tls::stream& conn,
                           const route::txn* t, std::chrono::milliseconds timeout) {
   thread_local std::string sni;
   sni.clear();
@@ -34,19 +22,14 @@ awaitable<bool> handshake(const backend_runtime& be, server_runtime& srv, tls::s
   SSL* ssl = srv.tls->new_ssl(sni);
   if (ssl == nullptr) co_return false;
   conn.start_tls(ssl);
-  error_code ec;
-  bool timed_out = false;
-  if (timeout.count() == 0) {
-    std::tie(ec) = co_await conn.async_handshake(asio::ssl::stream_base::client, use_result);
-  } else {
-    asio::steady_timer timer(conn.get_executor(), timeout);
-    auto result = co_await (conn.async_handshake(asio::ssl::stream_base::client, use_result) ||
-                            timer.async_wait(use_result));
-    timed_out = result.index() != 0;
-    if (!timed_out) std::tie(ec) = std::get<0>(result);
+  const error_code ec = co_await tls::handshake(conn, asio::ssl::stream_base::client, timeout);
+  if (!ec) co_return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - srv.tls_error_logged >= std::chrono::seconds(1)) {
+    srv.tls_error_logged = now;
+    std::cerr << "sluice: server " << be.cfg->name() << "/" << srv.cfg->name()
+              << ": TLS handshake failed: " << tls::failure_reason(conn.ssl(), ec) << std::endl;
   }
-  if (!ec && !timed_out) co_return true;
-  log_tls_failure(be, srv, conn.ssl(), ec, timed_out);
   conn.close();
   co_return false;
 }
@@ -87,7 +70,7 @@ awaitable<bool> try_server(const backend_runtime& be, server_runtime& srv, tls::
       break;
     }
   }
-  if (connected && srv.tls) connected = co_await handshake(be, srv, conn, t, left());
+  if (connected && srv.tls) connected = co_await start_tls(be, srv, conn, t, left());
   if (!connected) conn.close();
   co_return connected;
 }

@@ -1,22 +1,8 @@
 #include "worker/upstream/pool.h"
 
-#include <sys/socket.h>
-
-#include <cerrno>
+#include "worker/core/nothing_to_read.h"
 
 namespace sluice::worker {
-
-namespace {
-
-// An idle connection is alive when reading would block: EOF, data or an error all mean
-// the server is no longer waiting for our next request.
-bool still_idle(tcp::socket& s) {
-  char byte;
-  ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
-}  // namespace
 
 void server_pool::put(const void* server, tls::stream conn, int64_t max,
                       std::chrono::milliseconds purge_delay) {
@@ -41,7 +27,9 @@ std::optional<tls::stream> server_pool::take(const void* server) {
   while (!list.empty()) {
     entry e = std::move(list.back());
     list.pop_back();
-    if (now < e.expires && still_idle(e.conn.socket())) return std::move(e.conn);
+    // Alive while there is nothing to read: EOF, data or an error all mean the server is
+    // no longer waiting for our next request.
+    if (now < e.expires && nothing_to_read(e.conn.socket())) return std::move(e.conn);
     e.conn.close();
   }
   return std::nullopt;
