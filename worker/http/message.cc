@@ -5,10 +5,6 @@
 namespace sluice::worker::http {
 namespace {
 
-constexpr char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
 constexpr bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -75,9 +71,13 @@ void append_fields(const header_list& h, std::string& out) {
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
+}
+
+void ascii_lower(std::string& s) {
+  for (char& c : s) c = ascii_lower(c);
 }
 
 size_t header_list::find(std::string_view name, size_t from) const {

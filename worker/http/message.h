@@ -98,6 +98,12 @@ struct response {
 void serialize(const request& r, std::string& out);
 void serialize(const response& r, std::string& out);
 
+// ASCII lower case, for header names, tokens and host names (no locale).
+constexpr char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+void ascii_lower(std::string& s);
+
 // ASCII case-insensitive equality, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b);
 

@@ -9,14 +9,8 @@ namespace pb = sluice::config;
 
 namespace {
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
 bool eq(std::string_view a, std::string_view b, bool icase) {
-  if (!icase) return a == b;
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
+  return icase ? http::iequals(a, b) : a == b;
 }
 
 size_t find(std::string_view hay, std::string_view needle, bool icase, size_t from = 0) {

@@ -184,7 +184,7 @@ void format::render(const txn& t, std::string& out) const {
     for (conv c : p.convs) {
       for (size_t k = start; k < out.size(); ++k) {
         char& ch = out[k];
-        if (c == conv::lower && ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+        if (c == conv::lower) ch = http::ascii_lower(ch);
         if (c == conv::upper && ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 32);
       }
     }

@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include "worker/http/message.h"
+
 namespace sluice::worker::tls {
 
 namespace pb = sluice::config;
@@ -32,9 +34,7 @@ bio_ptr memory_bio(const std::string& text) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
+  http::ascii_lower(out);
   return out;
 }
 
@@ -245,9 +245,7 @@ SSL* server_context::new_ssl() const {
 SSL_CTX* server_context::for_name(std::string_view sni) const {
   thread_local std::string name;
   name.assign(sni);
-  for (char& c : name) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
+  http::ascii_lower(name);
   if (!name.empty() && name.back() == '.') name.pop_back();
   if (auto it = exact_.find(name); it != exact_.end()) return it->second;
   // A wildcard stands for exactly one leading label.
