@@ -172,33 +172,32 @@ bool runtime::start(std::vector<std::string>& errors,
   for (const auto& be : proxies_.backends) {
     for (const auto& srv : be->servers) sweep = sweep || srv.cfg->shutdown_sessions_on_down();
   }
-  if (sweep) asio::co_spawn(io_, sweep_down_servers(), asio::detached);
-  asio::co_spawn(io_, purge_idle_servers(), asio::detached);
+  if (sweep) {
+    asio::co_spawn(io_, every(std::chrono::milliseconds(100), [this] { sweep_down_servers(); }),
+                   asio::detached);
+  }
+  // Idle server connections past their purge delay are closed.
+  asio::co_spawn(io_, every(std::chrono::seconds(1), [this] { context_.pool.purge(); }),
+                 asio::detached);
   return errors.empty();
 }
 
-awaitable<void> runtime::purge_idle_servers() {
+awaitable<void> runtime::every(std::chrono::milliseconds period, std::function<void()> job) {
   asio::steady_timer tick(io_);
   while (!stopping_) {
-    tick.expires_after(std::chrono::seconds(1));
+    tick.expires_after(period);
     auto [ec] = co_await tick.async_wait(use_result);
     if (ec) co_return;
-    context_.pool.purge();
+    job();
   }
 }
 
-awaitable<void> runtime::sweep_down_servers() {
-  asio::steady_timer tick(io_);
-  while (!stopping_) {
-    tick.expires_after(std::chrono::milliseconds(100));
-    auto [ec] = co_await tick.async_wait(use_result);
-    if (ec) co_return;
-    for (auto& be : proxies_.backends) {
-      for (auto& srv : be->servers) {
-        if (srv.users.empty() || !srv.down()) continue;
-        auto users = srv.users;  // shutting one down detaches it
-        for (server_user* u : users) u->shut_down();
-      }
+void runtime::sweep_down_servers() {
+  for (auto& be : proxies_.backends) {
+    for (auto& srv : be->servers) {
+      if (srv.users.empty() || !srv.down()) continue;
+      auto users = srv.users;  // shutting one down detaches it
+      for (server_user* u : users) u->shut_down();
     }
   }
 }

@@ -2,6 +2,8 @@
 // One worker's data path: a single-threaded io_context (no locks anywhere on the data
 // path), the listening sockets of its frontends, and a session per accepted connection.
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,11 +66,11 @@ class runtime {
   // The TLS context of an `ssl` bind, built on first use (several sockets share a bind).
   const tls::server_context* tls_for(const sluice::config::Bind& bind,
                                      std::vector<std::string>& errors);
+  // Runs `job` every `period` until the worker stops.
+  awaitable<void> every(std::chrono::milliseconds period, std::function<void()> job);
   // on-marked-down shutdown-sessions: closes the sessions of servers the table says are
-  // down, checked ten times a second (only when some server asks for it).
-  awaitable<void> sweep_down_servers();
-  // Closes idle server connections past their purge delay, once a second.
-  awaitable<void> purge_idle_servers();
+  // down (run ten times a second, only when some server asks for it).
+  void sweep_down_servers();
   void watch_signals();
 
   const sluice::config::Config& cfg_;
