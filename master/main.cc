@@ -42,6 +42,20 @@ struct shared_tables {
   sluice::worker::tls::ticket_ring tickets;
 };
 
+// Maps the segment behind `fd` (if given) and views it as a `View` (a table with static
+// attach(memory, size) and valid()). False, having said why, when it is not one of this
+// build's layout.
+template <class View>
+bool attach_shared(int fd, const char* what_is, const std::string& who,
+                   sluice::health::shm_segment& segment, View& view) {
+  if (fd < 0) return true;
+  segment = sluice::health::shm_segment::attach(fd);
+  view = View::attach(segment.memory(), segment.size());
+  if (view.valid()) return true;
+  std::cerr << "sluice: " << who << ": " << what_is << " missing or of another version\n";
+  return false;
+}
+
 // The start every child shares: its title, its config snapshot, the shared tables. False
 // (having said why, as `who`) when the snapshot cannot be read or a given table does not
 // match this build.
@@ -53,37 +67,12 @@ bool start_child(const cli_options& opts, const std::string& who, sluice::config
     return false;
   }
   ::close(opts.config_fd);
-  if (opts.table_fd >= 0) {
-    shared.table_segment = sluice::health::shm_segment::attach(opts.table_fd);
-    shared.table =
-        sluice::health::table::attach(shared.table_segment.memory(), shared.table_segment.size());
-    if (!shared.table.valid()) {
-      std::cerr << "sluice: " << who << ": the shared server table is missing or of another "
-                << "version\n";
-      return false;
-    }
-  }
-  if (opts.tickets_fd >= 0) {
-    shared.tickets_segment = sluice::health::shm_segment::attach(opts.tickets_fd);
-    shared.tickets = sluice::worker::tls::ticket_ring::attach(shared.tickets_segment.memory(),
-                                                              shared.tickets_segment.size());
-    if (!shared.tickets.valid()) {
-      std::cerr << "sluice: " << who << ": the shared ticket keys are missing or of another "
-                << "version\n";
-      return false;
-    }
-  }
-  if (opts.counters_fd >= 0) {
-    shared.counter_segment = sluice::health::shm_segment::attach(opts.counters_fd);
-    shared.counters = sluice::stats::counter_table::attach(shared.counter_segment.memory(),
-                                                           shared.counter_segment.size());
-    if (!shared.counters.valid()) {
-      std::cerr << "sluice: " << who << ": the shared counters are missing or of another "
-                << "version\n";
-      return false;
-    }
-  }
-  return true;
+  return attach_shared(opts.table_fd, "the shared server table is", who, shared.table_segment,
+                       shared.table) &&
+         attach_shared(opts.tickets_fd, "the shared ticket keys are", who, shared.tickets_segment,
+                       shared.tickets) &&
+         attach_shared(opts.counters_fd, "the shared counters are", who, shared.counter_segment,
+                       shared.counters);
 }
 
 // Tells the master this child is ready (a worker: it accepts, so the previous generation
