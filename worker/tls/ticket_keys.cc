@@ -55,10 +55,14 @@ size_t ticket_ring::bytes() {
 ticket_ring ticket_ring::format(void* memory) {
   ticket_ring r;
   r.shm_ = new (memory) layout{};
-  r.shm_->magic = magic;
-  r.shm_->version = version;
-  for (size_t i = 0; i < ring_keys; ++i) r.write_key(i, random_key());
+  r.fill();
   return r;
+}
+
+void ticket_ring::fill() {
+  shm_->magic = magic;
+  shm_->version = version;
+  for (size_t i = 0; i < ring_keys; ++i) write_key(i, random_key());
 }
 
 ticket_ring ticket_ring::attach(void* memory, size_t size) {
@@ -74,9 +78,7 @@ ticket_ring ticket_ring::private_ring() {
   ticket_ring r;
   r.owned_ = std::make_shared<layout>();
   r.shm_ = r.owned_.get();
-  r.shm_->magic = magic;
-  r.shm_->version = version;
-  for (size_t i = 0; i < ring_keys; ++i) r.write_key(i, random_key());
+  r.fill();
   return r;
 }
 

@@ -68,6 +68,7 @@ class ticket_ring {
     std::atomic<uint64_t> rotations;
     std::array<std::array<std::atomic<uint64_t>, words_per_key>, ring_keys> keys;
   };
+  void fill();  // the header and three fresh random keys
   void write_key(size_t slot, const ticket_key& k);
   layout* shm_ = nullptr;
   std::shared_ptr<layout> owned_;  // private_ring()
