@@ -47,6 +47,46 @@ bool parse_server_option(const line_context& ctx, size_t& i, sluice::config::Ser
 // directory, as in HAProxy.
 bool read_error_file(const line_context& ctx, const std::string& path, std::string& contents);
 
+// One option of a `bind` or `server` line being read: its name, its value, its errors.
+class option_cursor {
+ public:
+  option_cursor(const line_context& ctx, size_t& i, const char* line)
+      : ctx(ctx), i(i), line_(line), option_(ctx.words[i]) {}
+
+  const line_context& ctx;
+  size_t& i;
+  bool ok = true;
+
+  // The option's name (words[i] when the cursor was made).
+  const std::string& name() const { return option_; }
+  // The option's value (advancing past it), or null after reporting that it is missing:
+  // "server option 'inter' expects a time".
+  const std::string* value(const char* what) {
+    if (i + 1 >= ctx.words.size()) {
+      ctx.error(std::string(line_) + " option '" + option_ + "' expects " + what);
+      ok = false;
+      return nullptr;
+    }
+    return &ctx.words[++i];
+  }
+  // Whether the option may read the file it names (not when fuzzing).
+  bool may_read_files() {
+    if (ctx.st.files_allowed) return true;
+    ctx.error("'" + option_ + "': file access is disabled");
+    ok = false;
+    return false;
+  }
+  // Reports that the option's value was refused: "bind crt: WHY".
+  void fail(const std::string& why) {
+    ctx.error(std::string(line_) + " " + option_ + ": " + why);
+    ok = false;
+  }
+
+ private:
+  const char* line_;  // "bind" or "server"
+  const std::string& option_;
+};
+
 // Marks a rule as needing HTTP mode (checked by the compiler).
 void note_http_only(const line_context& ctx);
 

@@ -127,13 +127,8 @@ void kw_bind(const line_context& ctx) {
   }
   if (!ok || !finish_bind_tls(ctx, opts)) return;
   // The address list: comma-separated endpoints sharing the options.
-  const std::string& list = w[1];
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    std::string one =
-        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    start = comma == std::string::npos ? list.size() + 1 : comma + 1;
+  for (std::string_view item : split_list(w[1])) {
+    const std::string one(item);
     auto e = parse_bind_endpoint(one);
     if (!e) {
       ctx.error(e.error);

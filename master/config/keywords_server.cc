@@ -225,14 +225,9 @@ std::span<const keyword> server_keywords() {
 
 bool parse_server_option(const line_context& ctx, size_t& i, pb::Server& srv, bool is_default) {
   const auto& w = ctx.words;
-  const std::string& o = w[i];
-  auto value = [&](const char* what) -> const std::string* {
-    if (i + 1 >= w.size()) {
-      ctx.error("server option '" + o + "' expects " + what);
-      return nullptr;
-    }
-    return &w[++i];
-  };
+  option_cursor c(ctx, i, "server");
+  const std::string& o = c.name();
+  auto value = [&c](const char* what) { return c.value(what); };
   auto time_value = [&](uint64_t& out) {
     const std::string* v = value("a time");
     if (v == nullptr) return false;
@@ -248,7 +243,7 @@ bool parse_server_option(const line_context& ctx, size_t& i, pb::Server& srv, bo
     out = t.value;
     return true;
   };
-  auto int_value = [&](int64_t min, int64_t max, uint32_t& out) {
+  auto int_value = [&](int64_t min, int64_t max, auto& out) {
     const std::string* v = value("a number");
     if (v == nullptr) return false;
     auto n = parse_int(*v, min, max);
@@ -256,7 +251,7 @@ bool parse_server_option(const line_context& ctx, size_t& i, pb::Server& srv, bo
       ctx.error("server option '" + o + "': " + n.error);
       return false;
     }
-    out = static_cast<uint32_t>(n.value);
+    out = static_cast<std::remove_reference_t<decltype(out)>>(n.value);
     return true;
   };
   uint64_t t = 0;
@@ -348,14 +343,9 @@ bool parse_server_option(const line_context& ctx, size_t& i, pb::Server& srv, bo
     if (value("a method list") == nullptr) return false;
   } else if (o == "tfo" || o == "no-tfo") {
   } else if (o == "pool-max-conn") {
-    const std::string* v = value("a number (-1 for no limit)");
-    if (v == nullptr) return false;
-    auto m = parse_int(*v, -1, 1000000);
-    if (!m) {
-      ctx.error("server option 'pool-max-conn': " + m.error);
-      return false;
-    }
-    srv.set_pool_max_conn(static_cast<int32_t>(m.value));
+    int32_t max = 0;  // -1: no limit
+    if (!int_value(-1, 1'000'000, max)) return false;
+    srv.set_pool_max_conn(max);
     srv.set_pool_max_conn_set(true);
   } else if (o == "pool-purge-delay") {
     uint64_t ms = 0;

@@ -7,6 +7,7 @@
 
 #include "master/config/suggest.h"
 #include "master/config/tls_load.h"
+#include "master/config/units.h"
 #include "worker/route/fetches.h"
 
 namespace sluice::master::config {
@@ -93,12 +94,8 @@ bool cipher_option(const line_context& ctx, size_t& i, std::string& ciphers, std
 bool alpn_list(const line_context& ctx, const std::string& list,
                google::protobuf::RepeatedPtrField<std::string>& out) {
   out.Clear();
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    std::string p =
-        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    start = comma == std::string::npos ? list.size() + 1 : comma + 1;
+  for (std::string_view item : split_list(list)) {
+    const std::string p(item);
     if (p.empty() || p.size() > 255) {
       ctx.error("'alpn' expects a comma-separated protocol list such as 'http/1.1'");
       return false;
@@ -213,45 +210,6 @@ constexpr keyword global_table[] = {
     {"tune.ssl.default-dh-param", in_global, kw_dh_param},
 };
 
-// One TLS option of a `bind` or `server` line being read.
-class option_cursor {
- public:
-  option_cursor(const line_context& ctx, size_t& i, const char* line)
-      : ctx(ctx), i(i), line_(line), option_(ctx.words[i]) {}
-
-  const line_context& ctx;
-  size_t& i;
-  bool ok = true;
-
-  // The option's name (words[i] when the cursor was made).
-  const std::string& name() const { return option_; }
-  // The option's value (advancing past it), or null after reporting that it is missing.
-  const std::string* value(const char* what) {
-    if (i + 1 >= ctx.words.size()) {
-      ctx.error(std::string(line_) + " option '" + option_ + "' expects " + what);
-      ok = false;
-      return nullptr;
-    }
-    return &ctx.words[++i];
-  }
-  bool may_read_files() {
-    if (ctx.st.files_allowed) return true;
-    ctx.error("'" + option_ + "': file access is disabled");
-    ok = false;
-    return false;
-  }
-  // Reports "bind crt: WHY" (the option's value was refused).
-  tls_option fail(const std::string& why) {
-    ctx.error(std::string(line_) + " " + option_ + ": " + why);
-    ok = false;
-    return tls_option::failed;
-  }
-
- private:
-  const char* line_;  // "bind" or "server"
-  const std::string& option_;
-};
-
 // The options binds and servers share: versions, ciphers, ALPN, tickets.
 template <class Tls>
 bool shared_option(option_cursor& c, Tls& t) {
@@ -307,7 +265,10 @@ tls_option parse_bind_tls_option(const line_context& ctx, size_t& i, pb::Bind& b
       certs.emplace_back();
       c.ok = load_certificate(path, certs.back(), error);
     }
-    if (!c.ok) return c.fail(error);
+    if (!c.ok) {
+      c.fail(error);
+      return tls_option::failed;
+    }
     for (auto& cert : certs) *t.add_certs() = std::move(cert);
   } else if (o == "strict-sni") {
     t.set_strict_sni(true);
@@ -320,7 +281,10 @@ tls_option parse_bind_tls_option(const line_context& ctx, size_t& i, pb::Bind& b
     if (v == nullptr || !c.may_read_files()) return tls_option::failed;
     std::vector<std::string> keys;
     std::string error;
-    if (!load_ticket_keys(*v, keys, error)) return c.fail(error);
+    if (!load_ticket_keys(*v, keys, error)) {
+      c.fail(error);
+      return tls_option::failed;
+    }
     t.clear_ticket_keys();
     for (auto& k : keys) t.add_ticket_keys(std::move(k));
     t.set_ticket_keys_path(*v);
@@ -384,21 +348,28 @@ tls_option parse_server_tls_option(const line_context& ctx, size_t& i, pb::Serve
     if (v == nullptr || !c.may_read_files()) return tls_option::failed;
     std::string path = with_base(ctx.st.tls.ca_base, *v);
     std::string error;
-    if (!load_ca_file(path, *t.mutable_ca_pem(), error)) return c.fail(error);
+    if (!load_ca_file(path, *t.mutable_ca_pem(), error)) {
+      c.fail(error);
+      return tls_option::failed;
+    }
     t.set_ca_path(path);
   } else if (o == "crt") {
     const std::string* v = c.value("a certificate file");
     if (v == nullptr || !c.may_read_files()) return tls_option::failed;
     std::string error;
     if (!load_certificate(with_base(ctx.st.tls.crt_base, *v), *t.mutable_client_cert(), error)) {
-      return c.fail(error);
+      {
+        c.fail(error);
+        return tls_option::failed;
+      }
     }
   } else if (o == "sni") {
     const std::string* v = c.value("a sample expression such as req.hdr(host) or str(NAME)");
     if (v == nullptr) return tls_option::failed;
     std::string fetch = v->substr(0, v->find_first_of("(,"));
     if (sluice::worker::route::find_fetch(fetch) == nullptr) {
-      return c.fail("unknown fetch '" + fetch + "' in '" + *v + "'");
+      c.fail("unknown fetch '" + fetch + "' in '" + *v + "'");
+      return tls_option::failed;
     }
     t.set_sni("%[" + *v + "]");
   } else if (o == "no-ssl-reuse" || o == "ssl-reuse") {

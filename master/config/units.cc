@@ -114,4 +114,14 @@ parsed<int64_t> parse_int(std::string_view word, int64_t min, int64_t max) {
   return r;
 }
 
+std::vector<std::string_view> split_list(std::string_view word) {
+  std::vector<std::string_view> items;
+  for (;;) {
+    size_t comma = word.find(',');
+    items.push_back(word.substr(0, comma));
+    if (comma == std::string_view::npos) return items;
+    word.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace sluice::master::config

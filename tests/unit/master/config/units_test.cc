@@ -41,5 +41,13 @@ TEST(Units, BoundedIntegers) {
   EXPECT_FALSE(parse_int("", 0, 100));
 }
 
+TEST(Units, ListsSplitAtCommasKeepingEmptyItems) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(split_list("h2,http/1.1"), (V{"h2", "http/1.1"}));
+  EXPECT_EQ(split_list(":80"), (V{":80"}));
+  EXPECT_EQ(split_list("a,,b,"), (V{"a", "", "b", ""}));
+  EXPECT_EQ(split_list(""), (V{""}));
+}
+
 }  // namespace
 }  // namespace sluice::master::config
