@@ -72,7 +72,7 @@ import compare_configs as cfg  # noqa: E402
 import compare_idle as idle  # noqa: E402
 import compare_load as load  # noqa: E402
 import compare_report as report  # noqa: E402
-from compare_procs import (Processes, children, cmdline, cpu_busy_jiffies,  # noqa: E402
+from compare_procs import (Processes, children, cmdline, cpu_busy_jiffies, cpu_model,  # noqa: E402
                            cpu_ticks, free_ports, loadavg, rss_kib, tcp_counter,
                            tcp_out_segments)
 
@@ -146,12 +146,7 @@ PROXIES = ["sluice", "haproxy", "nginx"]
 
 
 def machine(sluice):
-    model = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+    model = cpu_model()
     mem = 0
     with open("/proc/meminfo") as f:
         for line in f:

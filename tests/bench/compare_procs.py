@@ -145,3 +145,12 @@ def free_ports(n):
     for s in socks:
         s.close()
     return ports
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo ("unknown" when it says none)."""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"

@@ -72,7 +72,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_procs import children, cmdline, loadavg  # noqa: E402  (shared /proc helpers)
+from compare_procs import children, cmdline, cpu_model, loadavg  # noqa: E402  (shared /proc helpers)
 
 SOURCE_DIR = os.environ.get(
     "SLUICE_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -203,13 +203,7 @@ def find_health(master, timeout=20.0):
 
 
 def machine():
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return os.cpu_count(), model
+    return os.cpu_count(), cpu_model()
 
 
 def percentile(sorted_values, p):
