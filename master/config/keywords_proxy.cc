@@ -695,16 +695,13 @@ std::span<const keyword> proxy_keywords() {
 }
 
 bool read_error_file(const line_context& ctx, const std::string& path, std::string& contents) {
-  diagnostics local;
   if (!ctx.st.files_allowed) {
     ctx.error("cannot read error file '" + path + "': file access is disabled");
     return false;
   }
-  if (!read_file(path, contents, local, 1 << 20)) {
-    ctx.error("cannot read error file '" + path + "'" +
-              (local.all().empty()
-                   ? ""
-                   : ": " + local.all()[0].message.substr(local.all()[0].message.find(": ") + 2)));
+  std::string why;
+  if (!read_file(path, contents, why, 1 << 20)) {
+    ctx.error("cannot read error file '" + path + "'" + (why.empty() ? "" : ": " + why));
     return false;
   }
   if (!contents.starts_with("HTTP/")) {

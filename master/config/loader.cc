@@ -60,4 +60,14 @@ bool read_file(const std::string& path, std::string& out, diagnostics& diag, uin
   return true;
 }
 
+bool read_file(const std::string& path, std::string& out, std::string& why, uint64_t max_bytes) {
+  diagnostics local;
+  if (read_file(path, out, local, max_bytes)) return true;
+  // The messages above are "cannot ... 'PATH': WHY".
+  const std::string& m = local.all().empty() ? std::string() : local.all().front().message;
+  const size_t at = m.find("': ");
+  why = at == std::string::npos ? m : m.substr(at + 3);
+  return false;
+}
+
 }  // namespace sluice::master::config

@@ -8,11 +8,11 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <sstream>
+
+#include "master/config/loader.h"
 
 namespace sluice::master::config {
 
@@ -42,16 +42,12 @@ std::string openssl_reason() {
   return r != nullptr ? r : "unknown error";
 }
 
+// PEM files are small: 1 MiB is plenty, and devices or FIFOs are refused (read_file).
 bool read_text(const std::string& path, std::string& out, std::string& error) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    error = "cannot read '" + path + "': " + std::strerror(errno);
-    return false;
-  }
-  std::ostringstream s;
-  s << f.rdbuf();
-  out = s.str();
-  return true;
+  std::string why;
+  if (read_file(path, out, why, 1 << 20)) return true;
+  error = "cannot read '" + path + "': " + why;
+  return false;
 }
 
 bio_ptr memory_bio(const std::string& text) {
