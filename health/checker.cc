@@ -52,7 +52,9 @@ struct checker::target {
   clock::time_point last_check = clock::now();
   // check-ssl (or an `ssl` server checked on its own port): checks speak TLS.
   std::unique_ptr<worker::tls::client_context> tls;
-  std::string sni;  // a constant `sni`, else verifyhost: checks have no request to take it from
+  // The SNI checks send: the server's `sni` when it is a constant (checks have no request
+  // to evaluate one on), else none, and the name is then verified against `verifyhost`.
+  std::string sni;
 
   target(asio::io_context& io, const pb::Backend* b, const pb::Server* s, server_slot* sl,
          uint32_t health)

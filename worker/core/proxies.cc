@@ -108,22 +108,20 @@ proxies build_proxies(const sluice::config::Config& cfg, const health::table* ta
         if (s.slot == nullptr)
           errors.push_back("no shared table slot for " + be.name() + "/" + srv.name());
       }
+      auto report = [&](const std::string& what) {
+        errors.push_back(srv.origin().file() + ":" + std::to_string(srv.origin().line()) +
+                         ": server '" + be.name() + "/" + srv.name() + "': " + what);
+      };
       std::string error;
       s.endpoints = resolve_host(srv.address(), static_cast<uint16_t>(srv.port()), error);
-      if (s.endpoints.empty()) {
-        errors.push_back(srv.origin().file() + ":" + std::to_string(srv.origin().line()) +
-                         ": server '" + be.name() + "/" + srv.name() + "': " + error);
-      }
+      if (s.endpoints.empty()) report(error);
       if (srv.pool_max_conn_set()) s.pool_max = srv.pool_max_conn();
       if (srv.pool_purge_delay_ms() != 0) {
         s.pool_purge = std::chrono::milliseconds(srv.pool_purge_delay_ms());
       }
       if (srv.ssl()) {
         s.tls = tls::client_context::build(srv.tls(), error);
-        if (!s.tls) {
-          errors.push_back(srv.origin().file() + ":" + std::to_string(srv.origin().line()) +
-                           ": server '" + be.name() + "/" + srv.name() + "': TLS: " + error);
-        }
+        if (!s.tls) report("TLS: " + error);
         if (!srv.tls().sni().empty()) s.sni = std::make_shared<route::format>(srv.tls().sni());
         if (s.sni && !s.sni->literal()) s.pool_max = 0;
       }
