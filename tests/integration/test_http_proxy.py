@@ -9,7 +9,8 @@ import time
 import unittest
 
 from harness import Sluice, TcpBackend, TempDirTest, free_port, wait_for
-from http_peers import Client, RecordingBackend, exchange, get, ok_response
+from http_peers import (Client, RecordingBackend, exchange, find, get, ok_response,
+                        read_head)
 
 
 def config(port, backends, frontend_extra="", backend_extra="", defaults_extra="",
@@ -325,6 +326,44 @@ class HttpProxyTest(TempDirTest):
         wait_for(lambda: established_to(b.port) == 0, what="the idle connection purged")
         self.assertEqual(get(self.port).status, 200)
         self.assertEqual(b.connections, 4)
+
+    def test_a_server_closing_its_idle_connections_costs_no_request(self):
+        # The server answers one request per connection, says nothing about closing, and
+        # closes: every connection the pool keeps is dead by the time it is taken, at
+        # once (a bodyless request is resent on a new connection) or later (a request with
+        # a body never goes out on it).
+        seen = []
+
+        def one_request_then_close(sock, backend):
+            f = sock.makefile("rb")
+            head = read_head(f)
+            if head is None:
+                return
+            length = int(find(head[1], "content-length") or 0)
+            body = f.read(length) if length else b""
+            seen.append((head[0], body))
+            sock.sendall(ok_response("b", body=b"got " + body))
+            sock.close()
+
+        b = TcpBackend(self, one_request_then_close)
+        self.port = free_port()
+        Sluice(self, config(self.port, [("app", [b.port])],
+                            backend_extra="    http-reuse always"), [self.port])
+        c = Client(self.port)
+        for i in range(5):
+            c.send(f"GET /{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            r = c.response()
+            self.assertEqual((r.status, r.body), (200, b"got "), i)
+        for i in range(3):
+            time.sleep(0.05)  # idle long enough that the pool asks the socket
+            c.send(f"POST /p{i} HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody".encode())
+            r = c.response()
+            self.assertEqual((r.status, r.body), (200, b"got body"), i)
+        c.close()
+        # Each request reached the server once: a dead connection carried nothing.
+        self.assertEqual([s for s, _ in seen],
+                         [f"GET /{i} HTTP/1.1" for i in range(5)] +
+                         [f"POST /p{i} HTTP/1.1" for i in range(3)])
 
     def test_dontlognull_skips_empty_connections(self):
         self.start(frontend_extra="    log stdout format raw local0\n    option httplog\n"

@@ -1,12 +1,14 @@
 #include "worker/proxy/http_session.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "worker/core/counting.h"
-#include "worker/core/nothing_to_read.h"
 #include "worker/core/peer.h"
 #include "worker/http/chunked.h"
 #include "worker/http/parser.h"
@@ -88,7 +90,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
           co_await tls::accept(client_, *tls_, milliseconds(client_ms()), fe_.counters, tls_facts_);
     }
     if (ready) co_await serve();
-    close_all();
+    after_serve(std::move(self));
   }
 
  private:
@@ -138,15 +140,64 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     co_return io_end::ok;
   }
 
-  // Waits until `s` has bytes (or is closed), holding no buffer meanwhile: an idle
-  // keep-alive connection gives its read buffer back. Arms the deadline for `ms`.
-  awaitable<io_end> wait_readable(tcp::socket& s, uint64_t ms) {
-    arm(ms);
-    if (!nothing_to_read(s)) co_return io_end::ok;
+  // -- idle keep-alive connections ----------------------------------------------------
+  // Between two requests a plain connection first reads whatever the client has sent
+  // meanwhile: one recv, no trip through the reactor. A busy client's next request is
+  // usually there already. When nothing is, the connection parks: serve() returns, its
+  // coroutine frames and every per-request buffer are freed, and what stays is this
+  // object, the socket and one wait for readability (ten thousand idle clients cost little
+  // more than their sockets). Readable again, a new serve() picks up where it left off.
+  enum class next_bytes { here, closed, none_yet };
+  next_bytes read_waiting() {
+    if (!chunk_) chunk_ = ctx_.buffers.take();
+    for (;;) {
+      const ssize_t n =
+          ::recv(client_.socket().native_handle(), chunk_.get(), ctx_.bufsize, MSG_DONTWAIT);
+      if (n > 0) {
+        cin_.append(chunk_.get(), static_cast<size_t>(n));
+        return next_bytes::here;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return next_bytes::none_yet;
+      return next_bytes::closed;
+    }
+  }
+
+  // Frees what only a request in progress needs; the next request allocates again.
+  void shed() {
     ctx_.buffers.give(std::move(chunk_));
-    auto [ec] = co_await s.async_wait(tcp::socket::wait_read, use_result);
-    if (ec) co_return timed_out_ ? io_end::timeout : io_end::error;
-    co_return io_end::ok;
+    req_ = http::request{};
+    res_ = http::response{};
+    std::string().swap(cin_);
+    std::string().swap(sin_);
+    std::string().swap(upstream_head_);
+    std::string().swap(downstream_head_);
+    rec_ = log_record{};
+  }
+
+  void after_serve(std::shared_ptr<http_session> self) {
+    if (!parking_ || closed_) {
+      close_all();
+      return;
+    }
+    parking_ = false;
+    shed();
+    arm(keep_alive_ms());
+    client_.socket().async_wait(
+        tcp::socket::wait_read, [self = std::move(self)](const error_code& ec) mutable {
+          http_session& s = *self;
+          if (ec || s.closed_) {
+            s.close_all();  // the keep-alive timeout, or shut down meanwhile
+            return;
+          }
+          auto executor = s.client_.get_executor();
+          asio::co_spawn(executor, s.resume(std::move(self)), asio::detached);
+        });
+  }
+
+  awaitable<void> resume(std::shared_ptr<http_session> self) {
+    co_await serve();
+    after_serve(std::move(self));
   }
 
   awaitable<io_end> write_all(tls::stream& s, std::string_view data, uint64_t ms) {
@@ -232,6 +283,12 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     return backend_ != nullptr ? backend_->cfg->timeouts() : fe_.cfg->timeouts();
   }
   uint64_t client_ms() const { return fe_timeouts().client_ms(); }
+  uint64_t head_timeout_ms() const {
+    return first_set({fe_timeouts().http_request_ms(), client_ms()});
+  }
+  uint64_t keep_alive_ms() const {
+    return first_set({fe_timeouts().http_keep_alive_ms(), head_timeout_ms()});
+  }
   uint64_t server_ms() const { return be_timeouts().server_ms(); }
 
   route::txn make_txn() {
@@ -576,22 +633,26 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         res_.reset();
         backend_ = nullptr;
         sin_.clear();
-        ++requests_;
 
         // The head: `timeout http-keep-alive` while idle between requests, then
         // `timeout http-request` for the whole head once it has started.
-        const bool first = requests_ == 1;
-        const uint64_t head_ms = first_set({fe_timeouts().http_request_ms(), client_ms()});
-        const uint64_t idle_ms =
-            first ? head_ms : first_set({fe_timeouts().http_keep_alive_ms(), head_ms});
+        const bool first = requests_ == 0;
+        const uint64_t head_ms = head_timeout_ms();
         if (cin_.empty()) {
-          // Between requests a plain connection waits without a read buffer; the first
-          // request is usually there already, so it is read at once.
-          io_end e = io_end::ok;
-          if (!first && !client_.secure()) e = co_await wait_readable(client_.socket(), idle_ms);
-          if (e == io_end::ok) e = co_await read_more(client_, cin_, first ? idle_ms : 0, !first);
-          if (e != io_end::ok) co_return;  // closed or idle too long: nothing to answer
+          if (!first && !client_.secure()) {
+            const next_bytes got = read_waiting();
+            if (got == next_bytes::closed) co_return;
+            if (got == next_bytes::none_yet) {
+              parking_ = true;
+              co_return;
+            }
+          } else {
+            // The first request is usually there already, and asio reads at once.
+            const io_end e = co_await read_more(client_, cin_, first ? head_ms : keep_alive_ms());
+            if (e != io_end::ok) co_return;  // closed or idle too long: nothing to answer
+          }
         }
+        ++requests_;
         request_start_ = clock::now();
         begin_record();
         const auto head_deadline =
@@ -669,6 +730,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         const bool bodyless = req_.body == http::body_kind::none;
         const bool idempotent = bodyless && (req_.method == "GET" || req_.method == "HEAD" ||
                                              req_.method == "OPTIONS" || req_.method == "TRACE");
+        opt.resendable = bodyless;  // a reused connection that fails is resent at once
         uint32_t resends = 0;
         for (int round = 0;; ++round) {
           opt.pool = round == 0 && reuse_allowed() ? &ctx_.pool : nullptr;
@@ -856,6 +918,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   clock::time_point deadline_at_ = clock::time_point::max();  // what the timer stands for
   bool timed_out_ = false;
   bool closed_ = false;
+  bool parking_ = false;  // serve() returned to wait for the next request without a frame
   int tunnel_closed_ = 0;
   buffer_pool::buffer chunk_;  // borrowed from the worker while reading, none while idle
   std::string cin_;            // bytes from the client not yet consumed

@@ -115,7 +115,7 @@ awaitable<connect_result> connect_upstream(backend_runtime& be, tls::stream& con
   }
   size_t server = *picked.server;
   if (opt.pool != nullptr) {
-    if (auto idle = opt.pool->take(&be.servers[server])) {
+    if (auto idle = opt.pool->take(&be.servers[server], opt.resendable)) {
       conn = std::move(*idle);
       be.acquire(server);
       r.status = connect_status::connected;

@@ -38,6 +38,7 @@ struct connect_options {
   uint16_t client_port = 0;                  // for servers without a port
   std::optional<std::string_view> hash_key;  // for hashing algorithms
   server_pool* pool = nullptr;               // reuse an idle connection when set
+  bool resendable = false;                   // the request can go out again (see take())
   std::optional<size_t> exclude;             // a server to avoid (after a failed reuse)
   const route::txn* txn = nullptr;           // for a TLS server's `sni` expression
 };

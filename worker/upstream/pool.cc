@@ -15,10 +15,11 @@ void server_pool::put(const void* server, tls::stream conn, int64_t max,
     list.front().conn.close();
     list.erase(list.begin());
   }
-  list.push_back({std::move(conn), clock::now() + purge_delay});
+  const auto now = clock::now();
+  list.push_back({std::move(conn), now, now + purge_delay});
 }
 
-std::optional<tls::stream> server_pool::take(const void* server) {
+std::optional<tls::stream> server_pool::take(const void* server, bool resendable) {
   auto it = idle_.find(server);
   if (it == idle_.end()) return std::nullopt;
   auto& list = it->second;
@@ -29,7 +30,10 @@ std::optional<tls::stream> server_pool::take(const void* server) {
     list.pop_back();
     // Alive while there is nothing to read: EOF, data or an error all mean the server is
     // no longer waiting for our next request.
-    if (now < e.expires && nothing_to_read(e.conn.socket())) return std::move(e.conn);
+    const bool unchecked = resendable && now - e.idle_since < unchecked_idle;
+    if (now < e.expires && (unchecked || nothing_to_read(e.conn.socket()))) {
+      return std::move(e.conn);
+    }
     e.conn.close();
   }
   return std::nullopt;
