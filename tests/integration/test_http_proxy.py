@@ -7,10 +7,11 @@ import socket
 import threading
 import time
 import unittest
+import urllib.request
 
 from harness import Sluice, TcpBackend, TempDirTest, free_port, wait_for
-from http_peers import (Client, RecordingBackend, exchange, find, get, ok_response,
-                        read_head)
+from http_peers import (Client, RecordingBackend, exchange, exporter_frontend, find, get,
+                        ok_response, read_head)
 
 
 def config(port, backends, frontend_extra="", backend_extra="", defaults_extra="",
@@ -364,6 +365,52 @@ class HttpProxyTest(TempDirTest):
         self.assertEqual([s for s, _ in seen],
                          [f"GET /{i} HTTP/1.1" for i in range(5)] +
                          [f"POST /p{i} HTTP/1.1" for i in range(3)])
+
+    def test_an_idle_keep_alive_connection_keeps_its_state_and_its_timeout(self):
+        # Idle for longer than a moment, a connection gives up its session and gets a new
+        # one with its next request. What belongs to the connection stays: its request
+        # count (`http-reuse safe` reuses the server connection from the second request
+        # on), its place in the counters (one connection, one session) and its
+        # `timeout http-keep-alive`, which counts from the end of the last response.
+        b = RecordingBackend(self, "b")
+        port, prom = free_port(), free_port()
+        self.sluice = Sluice(self, config(port, [("app", [b.port])],
+                                          backend_extra="    http-reuse safe",
+                                          defaults_extra="    timeout http-keep-alive 700ms",
+                                          frontend_extra="    log stdout format raw local0\n"
+                                                         "    option httplog")
+                             + exporter_frontend(prom), [port, prom])
+
+        def sessions():
+            with urllib.request.urlopen(f"http://127.0.0.1:{prom}/metrics", timeout=10) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith('sluice_frontend_sessions_total{proxy="fe"}'):
+                        return float(line.rpartition(" ")[2])
+            return None
+
+        wait_for(lambda: sessions() is not None, what="the frontend's session counter")
+        before = sessions()
+        c = Client(port)
+        for i in range(3):
+            c.send(f"GET /idle{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            self.assertEqual(c.response().status, 200)
+            time.sleep(0.3)  # idle: past the moment after which a connection parks
+        # The second and third requests went on the first one's server connection.
+        self.assertEqual(b.connections, 1)
+        self.assertEqual([r.conn_id for r in b.requests], [1, 1, 1])
+        # One frontend connection in the log lines (feconn), one session counted.
+        wait_for(lambda: len(re.findall(r'"GET /idle\d HTTP/1\.1"', self.sluice.output())) == 3,
+                 what="three log lines")
+        feconns = re.findall(r' \d+/(\d+)/\d+/\d+/\d+ \d+/\d+ "GET /idle',
+                             self.sluice.output())
+        self.assertEqual(feconns, ["1", "1", "1"])
+        self.assertEqual(sessions(), before + 1)
+        # Idle past its keep-alive timeout, the connection is closed, and not sooner.
+        started = time.monotonic()
+        self.assertTrue(c.closed())
+        self.assertGreaterEqual(time.monotonic() - started, 0.35)  # 0.7 s - the 0.3 s slept
+        c.close()
+        wait_for(lambda: sessions() == before + 1, what="the count unchanged")
 
     def test_dontlognull_skips_empty_connections(self):
         self.start(frontend_extra="    log stdout format raw local0\n    option httplog\n"

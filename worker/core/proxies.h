@@ -16,6 +16,7 @@
 #include "worker/core/asio.h"
 #include "worker/core/session_tracker.h"
 #include "worker/core/worker_context.h"
+#include "worker/proxy/idle_clients.h"
 #include "worker/route/acl.h"
 #include "worker/route/format.h"
 #include "worker/route/http_rules.h"
@@ -135,6 +136,8 @@ struct frontend_runtime {
   worker_context* worker = nullptr;
   uint32_t conns = 0;  // live client connections (for the log)
   stats::counter_block* counters = nullptr;
+  // Keep-alive clients between requests (mode http; made when the first one parks).
+  std::unique_ptr<idle_clients> idle;
 };
 
 // Builds the run-time view; server names that do not resolve are reported in `errors`.

@@ -90,8 +90,10 @@ runtime::runtime(const sluice::config::Config& cfg, const health::table* table, 
 
 runtime::~runtime() {
   sessions_.cancel_drain();
-  // Pooled sockets belong to io_, which is destroyed before the context.
+  // Pooled sockets and the idle lists' timers belong to io_, which is destroyed before
+  // the context and the proxies.
   context_.pool.clear();
+  for (auto& fe : proxies_.frontends) fe->idle.reset();
 }
 
 bool runtime::start(std::vector<std::string>& errors,

@@ -36,13 +36,15 @@ class session_tracker {
   std::function<void()> on_drained_;
 };
 
-// Holds one count for as long as it lives.
+// Holds one count for as long as it lives (moved: the new owner holds it).
 class session_ticket {
  public:
   explicit session_ticket(session_tracker& t) : tracker_(&t) { tracker_->enter(); }
-  session_ticket(const session_ticket&) = delete;
-  session_ticket& operator=(const session_ticket&) = delete;
-  ~session_ticket() { tracker_->leave(); }
+  session_ticket(session_ticket&& o) noexcept : tracker_(o.tracker_) { o.tracker_ = nullptr; }
+  session_ticket& operator=(session_ticket&&) = delete;
+  ~session_ticket() {
+    if (tracker_ != nullptr) tracker_->leave();
+  }
 
  private:
   session_tracker* tracker_;

@@ -21,7 +21,8 @@ struct worker_context {
   server_pool pool;
   http::limits limits;
   uint32_t bufsize = 16384;
-  buffer_pool buffers;  // of bufsize bytes
+  buffer_pool buffers;     // of bufsize bytes
+  uint32_t lingering = 0;  // keep-alive sessions waiting a moment before they park
   access_log* log = nullptr;
   stats::counter_block* process_counters = nullptr;  // null when nothing is counted
 };

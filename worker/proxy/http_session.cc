@@ -61,6 +61,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   http_session(tcp::socket client, const conn_ends& ends, frontend_runtime& fe,
                const tls::server_context* tls)
       : ticket_(*fe.sessions),
+        counted_(fe),
         client_(std::move(client)),
         tls_(tls),
         server_sock_(client_.get_executor()),
@@ -68,16 +69,27 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         ctx_(*fe.worker),
         deadline_(client_.get_executor(), clock::time_point::max()),
         src_(ends.src),
-        dst_(ends.local(client_.socket())) {
-    fe_.conns++;
-    count::add(fe_.counters, &stats::counter_block::sessions);
-    count::add(ctx_.process_counters, &stats::counter_block::sessions);
-  }
-  ~http_session() {
-    ctx_.buffers.give(std::move(chunk_));
-    fe_.conns--;
-    count::add(fe_.counters, &stats::counter_block::sessions_ended);
-    count::add(ctx_.process_counters, &stats::counter_block::sessions_ended);
+        dst_(ends.local(client_.socket())) {}
+  // A keep-alive connection back from idle.
+  http_session(idle_client&& c, frontend_runtime& fe)
+      : ticket_(std::move(c.ticket)),
+        counted_(std::move(c.counted)),
+        client_(std::move(c.socket)),
+        tls_(nullptr),
+        server_sock_(client_.get_executor()),
+        fe_(fe),
+        ctx_(*fe.worker),
+        deadline_(client_.get_executor(), clock::time_point::max()),
+        src_(c.src),
+        dst_(c.dst),
+        requests_(c.requests) {}
+  ~http_session() { ctx_.buffers.give(std::move(chunk_)); }
+
+  static void resume(std::unique_ptr<idle_client> c, frontend_runtime& fe) {
+    auto s = std::make_shared<http_session>(std::move(*c), fe);
+    c.reset();
+    auto executor = s->client_.get_executor();
+    asio::co_spawn(executor, s->run(s), asio::detached);
   }
 
   awaitable<void> run(std::shared_ptr<http_session> self) {
@@ -90,7 +102,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
           co_await tls::accept(client_, *tls_, milliseconds(client_ms()), fe_.counters, tls_facts_);
     }
     if (ready) co_await serve();
-    after_serve(std::move(self));
+    after_serve();
   }
 
  private:
@@ -143,10 +155,16 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // -- idle keep-alive connections ----------------------------------------------------
   // Between two requests a plain connection first reads whatever the client has sent
   // meanwhile: one recv, no trip through the reactor. A busy client's next request is
-  // usually there already. When nothing is, the connection parks: serve() returns, its
-  // coroutine frames and every per-request buffer are freed, and what stays is this
-  // object, the socket and one wait for readability (ten thousand idle clients cost little
-  // more than their sockets). Readable again, a new serve() picks up where it left off.
+  // usually there already. When nothing is, the session gives its read buffer back and
+  // waits; after `park_after_ms` without a byte, the connection parks in the frontend's
+  // idle_clients and this session ends: its coroutine frames, messages and buffers are
+  // freed (ten thousand idle clients cost little more than their sockets). Readable
+  // again, the connection gets a new session, which goes on from the request count. The
+  // wait before parking keeps a client that sends requests one after the other on one
+  // session, with no allocation per request; only `max_lingering` sessions of a worker
+  // wait so, which bounds what a crowd of clients going idle at once holds meanwhile.
+  static constexpr uint64_t park_after_ms = 100;
+  static constexpr uint32_t max_lingering = 64;  // sessions of a worker waiting to park
   enum class next_bytes { here, closed, none_yet };
   next_bytes read_waiting() {
     if (!chunk_) chunk_ = ctx_.buffers.take();
@@ -163,41 +181,24 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     }
   }
 
-  // Frees what only a request in progress needs; the next request allocates again.
-  void shed() {
-    ctx_.buffers.give(std::move(chunk_));
-    req_ = http::request{};
-    res_ = http::response{};
-    std::string().swap(cin_);
-    std::string().swap(sin_);
-    std::string().swap(upstream_head_);
-    std::string().swap(downstream_head_);
-    rec_ = log_record{};
-  }
-
-  void after_serve(std::shared_ptr<http_session> self) {
+  void after_serve() {
     if (!parking_ || closed_) {
       close_all();
       return;
     }
-    parking_ = false;
-    shed();
-    arm(keep_alive_ms());
-    client_.socket().async_wait(
-        tcp::socket::wait_read, [self = std::move(self)](const error_code& ec) mutable {
-          http_session& s = *self;
-          if (ec || s.closed_) {
-            s.close_all();  // the keep-alive timeout, or shut down meanwhile
-            return;
-          }
-          auto executor = s.client_.get_executor();
-          asio::co_spawn(executor, s.resume(std::move(self)), asio::detached);
-        });
-  }
-
-  awaitable<void> resume(std::shared_ptr<http_session> self) {
-    co_await serve();
-    after_serve(std::move(self));
+    auto c = std::make_unique<idle_client>(std::move(client_.socket()), std::move(ticket_),
+                                           std::move(counted_));
+    c->src = src_;
+    c->dst = dst_;
+    c->requests = requests_;
+    closed_ = true;
+    deadline_.cancel();  // ends watch(), which holds the last reference
+    if (!fe_.idle) {
+      fe_.idle = std::make_unique<idle_clients>(c->socket.get_executor(), fe_, &resume);
+    }
+    const uint64_t keep_ms = keep_alive_ms();
+    fe_.idle->park(std::move(c),
+                   keep_ms != 0 ? parked_since_ + milliseconds(keep_ms) : clock::time_point::max());
   }
 
   awaitable<io_end> write_all(tls::stream& s, std::string_view data, uint64_t ms) {
@@ -640,12 +641,32 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         const uint64_t head_ms = head_timeout_ms();
         if (cin_.empty()) {
           if (!first && !client_.secure()) {
-            const next_bytes got = read_waiting();
-            if (got == next_bytes::closed) co_return;
+            next_bytes got = read_waiting();
             if (got == next_bytes::none_yet) {
-              parking_ = true;
-              co_return;
+              // A client that sends its next request soon keeps its session, buffers
+              // given back; one idle for longer parks.
+              const auto idle_since = clock::now();
+              ctx_.buffers.give(std::move(chunk_));
+              const uint64_t keep_ms = keep_alive_ms();
+              const bool may_park = keep_ms == 0 || keep_ms > park_after_ms;
+              if (may_park && ctx_.lingering >= max_lingering) {
+                parking_ = true;  // a crowd going idle at once parks at once
+                parked_since_ = idle_since;
+                co_return;
+              }
+              arm(may_park ? park_after_ms : keep_ms);
+              ++ctx_.lingering;
+              auto [ec] = co_await client_.socket().async_wait(tcp::socket::wait_read, use_result);
+              --ctx_.lingering;
+              if (ec && !(timed_out_ && may_park)) co_return;  // closed, or idle too long
+              got = ec ? next_bytes::none_yet : read_waiting();
+              if (got == next_bytes::none_yet) {
+                parking_ = true;
+                parked_since_ = idle_since;
+                co_return;
+              }
             }
+            if (got == next_bytes::closed) co_return;
           } else {
             // The first request is usually there already, and asio reads at once.
             const io_end e = co_await read_more(client_, cin_, first ? head_ms : keep_alive_ms());
@@ -908,6 +929,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   }
 
   session_ticket ticket_;
+  connection_count counted_;
   tls::stream client_;
   const tls::server_context* tls_;  // null on a plain bind
   route::tls_facts tls_facts_;
@@ -918,7 +940,8 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   clock::time_point deadline_at_ = clock::time_point::max();  // what the timer stands for
   bool timed_out_ = false;
   bool closed_ = false;
-  bool parking_ = false;  // serve() returned to wait for the next request without a frame
+  bool parking_ = false;            // serve() returned to wait for the next request in idle_clients
+  clock::time_point parked_since_;  // when the client went quiet
   int tunnel_closed_ = 0;
   buffer_pool::buffer chunk_;  // borrowed from the worker while reading, none while idle
   std::string cin_;            // bytes from the client not yet consumed
