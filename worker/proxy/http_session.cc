@@ -141,6 +141,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // Appends what `s` has to `buf`; `ms` bounds the wait (0 = the deadline already armed).
   awaitable<io_end> read_more(tls::stream& s, std::string& buf, uint64_t ms,
                               bool keep_deadline = false) {
+    if (&s == failed_read_) co_return io_end::error;
     if (!keep_deadline) arm(ms);
     if (!chunk_) chunk_ = ctx_.buffers.take();
     auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk_.get(), ctx_.bufsize), use_result);
@@ -149,7 +150,28 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       co_return ec == asio::error::eof ? io_end::eof : io_end::error;
     }
     buf.append(chunk_.get(), n);
+    if (n == ctx_.bufsize && !s.secure()) gather(s, buf);
     co_return io_end::ok;
+  }
+
+  // A read that filled the buffer says more may be waiting: it is taken now, without
+  // waiting (up to twice the buffer size in all), so that it leaves in the same write as
+  // what came before: one segment and one wake-up of the reader where two writes made
+  // two (a 16 KiB response and its head do not fit one buffer). Plain sockets only: TLS
+  // records go through OpenSSL. The end of the stream is seen again by the next read; an
+  // error is kept for it.
+  void gather(tls::stream& s, std::string& buf) {
+    for (;;) {
+      const ssize_t got =
+          ::recv(s.socket().native_handle(), chunk_.get(), ctx_.bufsize, MSG_DONTWAIT);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) failed_read_ = &s;
+      if (got <= 0) return;
+      buf.append(chunk_.get(), static_cast<size_t>(got));
+      if (static_cast<size_t>(got) < ctx_.bufsize || buf.size() >= 2 * size_t{ctx_.bufsize}) {
+        return;
+      }
+    }
   }
 
   // -- idle keep-alive connections ----------------------------------------------------
@@ -422,6 +444,10 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   }
 
   void release_server(bool reusable) {
+    if (failed_read_ == &server_sock_) {
+      reusable = false;
+      failed_read_ = nullptr;
+    }
     if (!server_) return;
     backend_->servers[*server_].detach(this);
     server_runtime& srv = backend_->servers[*server_];
@@ -940,6 +966,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   clock::time_point deadline_at_ = clock::time_point::max();  // what the timer stands for
   bool timed_out_ = false;
   bool closed_ = false;
+  const tls::stream* failed_read_ = nullptr;  // a read error found by gather(), not reported yet
   bool parking_ = false;            // serve() returned to wait for the next request in idle_clients
   clock::time_point parked_since_;  // when the client went quiet
   int tunnel_closed_ = 0;
