@@ -252,6 +252,7 @@ awaitable<void> runtime::accept_loop(tcp::acceptor& acceptor, frontend_runtime& 
       continue;
     }
     ends.src = to_peer(peer);
+    mark_unshared(socket);
     if (fe.cfg->mode() == sluice::config::MODE_HTTP) {
       start_http_session(std::move(socket), ends, fe, tls);
     } else {
