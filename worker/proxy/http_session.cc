@@ -56,6 +56,52 @@ std::string_view uri_key(const pb::Backend& be, const http::request& req) {
   return key;
 }
 
+// What a session fills while it serves requests and keeps the capacity of between them:
+// the buffered bytes, the two messages, the serialized heads and the log record. A new
+// session takes one from the worker's free list and gives it back when it ends, so a
+// new connection, or one back from parking, does not allocate them all again.
+struct session_scratch {
+  std::string cin, sin, upstream_head, downstream_head;
+  http::request req;
+  http::response res;
+  log_record rec;
+
+  static std::unique_ptr<session_scratch> take() {
+    auto& free = free_list();
+    if (free.empty()) return std::make_unique<session_scratch>();
+    auto s = std::move(free.back());
+    free.pop_back();
+    return s;
+  }
+  static void give(std::unique_ptr<session_scratch> s) {
+    auto& free = free_list();
+    if (s == nullptr || free.size() >= max_free) return;
+    // A buffer grown for an exceptional message is not kept for the next one.
+    for (std::string* b : {&s->cin, &s->sin, &s->upstream_head, &s->downstream_head}) {
+      if (b->capacity() > max_kept) {
+        std::string().swap(*b);
+      } else {
+        b->clear();
+      }
+    }
+    s->req.reset();
+    s->res.reset();
+    std::string line = std::move(s->rec.request_line);
+    s->rec = log_record{};
+    s->rec.request_line = std::move(line);
+    free.push_back(std::move(s));
+  }
+
+ private:
+  static constexpr size_t max_free = 64;
+  static constexpr size_t max_kept = 16384;
+  // A worker runs one thread; the list holds no Asio object, so it may outlive the loop.
+  static std::vector<std::unique_ptr<session_scratch>>& free_list() {
+    thread_local std::vector<std::unique_ptr<session_scratch>> free;
+    return free;
+  }
+};
+
 class http_session : public std::enable_shared_from_this<http_session>, public server_user {
  public:
   http_session(tcp::socket client, const conn_ends& ends, frontend_runtime& fe,
@@ -83,7 +129,10 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         src_(c.src),
         dst_(c.dst),
         requests_(c.requests) {}
-  ~http_session() { ctx_.buffers.give(std::move(chunk_)); }
+  ~http_session() {
+    ctx_.buffers.give(std::move(chunk_));
+    session_scratch::give(std::move(scratch_));
+  }
 
   static void resume(std::unique_ptr<idle_client> c, frontend_runtime& fe) {
     auto s = std::make_shared<http_session>(std::move(*c), fe);
@@ -954,6 +1003,8 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     deadline_.cancel();
   }
 
+  // Declared first: the members below that live in it refer to it.
+  std::unique_ptr<session_scratch> scratch_ = session_scratch::take();
   session_ticket ticket_;
   connection_count counted_;
   tls::stream client_;
@@ -970,12 +1021,13 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   bool parking_ = false;            // serve() returned to wait for the next request in idle_clients
   clock::time_point parked_since_;  // when the client went quiet
   int tunnel_closed_ = 0;
-  buffer_pool::buffer chunk_;  // borrowed from the worker while reading, none while idle
-  std::string cin_;            // bytes from the client not yet consumed
-  std::string sin_;            // bytes from the server not yet consumed
-  std::string upstream_head_, downstream_head_;
-  http::request req_;
-  http::response res_;
+  buffer_pool::buffer chunk_;         // borrowed from the worker while reading, none while idle
+  std::string& cin_ = scratch_->cin;  // bytes from the client not yet consumed
+  std::string& sin_ = scratch_->sin;  // bytes from the server not yet consumed
+  std::string& upstream_head_ = scratch_->upstream_head;
+  std::string& downstream_head_ = scratch_->downstream_head;
+  http::request& req_ = scratch_->req;
+  http::response& res_ = scratch_->res;
   backend_runtime* backend_ = nullptr;
   std::optional<size_t> server_;
   route::peer src_, dst_;
@@ -988,7 +1040,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   bool request_error_ = false;
   uint64_t bytes_in_ = 0;
   clock::time_point request_start_ = clock::now();
-  log_record rec_;
+  log_record& rec_ = scratch_->rec;
 };
 
 }  // namespace
