@@ -4,6 +4,7 @@ failures (503, 504, 502) and the access log."""
 
 import re
 import socket
+import struct
 import threading
 import time
 import unittest
@@ -411,6 +412,45 @@ class HttpProxyTest(TempDirTest):
         self.assertGreaterEqual(time.monotonic() - started, 0.35)  # 0.7 s - the 0.3 s slept
         c.close()
         wait_for(lambda: sessions() == before + 1, what="the count unchanged")
+
+    def test_tcp_smart_accept_acknowledges_the_request_with_the_response(self):
+        # HAProxy's default in mode http: the listener does not acknowledge a request at
+        # once (TCP_QUICKACK off) but with the response, so a one-request connection
+        # brings the client SYN-ACK, response and FIN: 3 segments. `no option
+        # tcp-smart-accept` brings a 4th, the request's own ACK.
+        b = RecordingBackend(self, "b")
+        smart, plain = free_port(), free_port()
+        Sluice(self, f"""global
+    workers 1
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+frontend smart
+    bind 127.0.0.1:{smart}
+    default_backend app
+frontend plain
+    bind 127.0.0.1:{plain}
+    no option tcp-smart-accept
+    default_backend app
+backend app
+    server s1 127.0.0.1:{b.port}
+""", [smart, plain])
+
+        def segments_received(port):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            while s.recv(65536):
+                pass  # up to the FIN: every segment sent to the client has arrived
+            info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+            s.close()
+            return struct.unpack_from("I", info, 140)[0]  # tcpi_segs_in
+
+        self.assertEqual({segments_received(plain) for _ in range(5)}, {4})
+        # A response later than the delayed-ACK timer (40 ms) would bring the ACK alone:
+        # on a loaded machine some may, not all.
+        self.assertEqual(min(segments_received(smart) for _ in range(10)), 3)
 
     def test_dontlognull_skips_empty_connections(self):
         self.start(frontend_extra="    log stdout format raw local0\n    option httplog\n"
