@@ -203,6 +203,25 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     co_return io_end::ok;
   }
 
+  // One read of what `s` has now, without waiting (a plain socket): appended to `buf`,
+  // `got` bytes of it.
+  enum class now { bytes, none_yet, end, error };
+  now read_now(tcp::socket& s, std::string& buf, size_t& got) {
+    if (!chunk_) chunk_ = ctx_.buffers.take();
+    got = 0;
+    for (;;) {
+      const ssize_t n = ::recv(s.native_handle(), chunk_.get(), ctx_.bufsize, MSG_DONTWAIT);
+      if (n > 0) {
+        got = static_cast<size_t>(n);
+        buf.append(chunk_.get(), got);
+        return now::bytes;
+      }
+      if (n == 0) return now::end;
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? now::none_yet : now::error;
+    }
+  }
+
   // A read that filled the buffer says more may be waiting: it is taken now, without
   // waiting (up to twice the buffer size in all), so that it leaves in the same write as
   // what came before: one segment and one wake-up of the reader where two writes made
@@ -210,16 +229,11 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // records go through OpenSSL. The end of the stream is seen again by the next read; an
   // error is kept for it.
   void gather(tls::stream& s, std::string& buf) {
-    for (;;) {
-      const ssize_t got =
-          ::recv(s.socket().native_handle(), chunk_.get(), ctx_.bufsize, MSG_DONTWAIT);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) failed_read_ = &s;
-      if (got <= 0) return;
-      buf.append(chunk_.get(), static_cast<size_t>(got));
-      if (static_cast<size_t>(got) < ctx_.bufsize || buf.size() >= 2 * size_t{ctx_.bufsize}) {
-        return;
-      }
+    size_t got = ctx_.bufsize;
+    while (got == ctx_.bufsize && buf.size() < 2 * size_t{ctx_.bufsize}) {
+      const now r = read_now(s.socket(), buf, got);
+      if (r == now::error) failed_read_ = &s;
+      if (r != now::bytes) return;
     }
   }
 
@@ -236,22 +250,8 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // wait so, which bounds what a crowd of clients going idle at once holds meanwhile.
   static constexpr uint64_t park_after_ms = 100;
   static constexpr uint32_t max_lingering = 64;  // sessions of a worker waiting to park
-  enum class next_bytes { here, closed, none_yet };
-  next_bytes read_waiting() {
-    if (!chunk_) chunk_ = ctx_.buffers.take();
-    for (;;) {
-      const ssize_t n =
-          ::recv(client_.socket().native_handle(), chunk_.get(), ctx_.bufsize, MSG_DONTWAIT);
-      if (n > 0) {
-        cin_.append(chunk_.get(), static_cast<size_t>(n));
-        return next_bytes::here;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return next_bytes::none_yet;
-      return next_bytes::closed;
-    }
-  }
 
+  // Ends the session: closes the connection, or parks it when serve() asked for that.
   void after_serve() {
     if (!parking_ || closed_) {
       close_all();
@@ -716,8 +716,9 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         const uint64_t head_ms = head_timeout_ms();
         if (cin_.empty()) {
           if (!first && !client_.secure()) {
-            next_bytes got = read_waiting();
-            if (got == next_bytes::none_yet) {
+            size_t got = 0;
+            now r = read_now(client_.socket(), cin_, got);
+            if (r == now::none_yet) {
               // A client that sends its next request soon keeps its session, buffers
               // given back; one idle for longer parks.
               const auto idle_since = clock::now();
@@ -734,14 +735,14 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
               auto [ec] = co_await client_.socket().async_wait(tcp::socket::wait_read, use_result);
               --ctx_.lingering;
               if (ec && !(timed_out_ && may_park)) co_return;  // closed, or idle too long
-              got = ec ? next_bytes::none_yet : read_waiting();
-              if (got == next_bytes::none_yet) {
+              r = ec ? now::none_yet : read_now(client_.socket(), cin_, got);
+              if (r == now::none_yet) {
                 parking_ = true;
                 parked_since_ = idle_since;
                 co_return;
               }
             }
-            if (got == next_bytes::closed) co_return;
+            if (r != now::bytes) co_return;  // closed
           } else {
             // The first request is usually there already, and asio reads at once.
             const io_end e = co_await read_more(client_, cin_, first ? head_ms : keep_alive_ms());
