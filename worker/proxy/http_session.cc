@@ -84,11 +84,8 @@ struct session_scratch {
         b->clear();
       }
     }
-    s->req.reset();
-    s->res.reset();
-    std::string line = std::move(s->rec.request_line);
-    s->rec = log_record{};
-    s->rec.request_line = std::move(line);
+    // The messages and the log record are reset by the session that takes it next, per
+    // request, keeping their capacity.
     free.push_back(std::move(s));
   }
 
@@ -104,24 +101,12 @@ struct session_scratch {
 
 class http_session : public std::enable_shared_from_this<http_session>, public server_user {
  public:
-  http_session(tcp::socket client, const conn_ends& ends, frontend_runtime& fe,
-               const tls::server_context* tls)
-      : ticket_(*fe.sessions),
-        counted_(fe),
-        client_(std::move(client)),
-        tls_(tls),
-        server_sock_(client_.get_executor()),
-        fe_(fe),
-        ctx_(*fe.worker),
-        deadline_(client_.get_executor(), clock::time_point::max()),
-        src_(ends.src),
-        dst_(ends.local(client_.socket())) {}
-  // A keep-alive connection back from idle.
-  http_session(idle_client&& c, frontend_runtime& fe)
+  // A new connection (`tls`: its bind's, null on a plain one), or one back from idle.
+  http_session(client_connection c, frontend_runtime& fe, const tls::server_context* tls)
       : ticket_(std::move(c.ticket)),
         counted_(std::move(c.counted)),
         client_(std::move(c.socket)),
-        tls_(nullptr),
+        tls_(tls),
         server_sock_(client_.get_executor()),
         fe_(fe),
         ctx_(*fe.worker),
@@ -134,11 +119,13 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     session_scratch::give(std::move(scratch_));
   }
 
-  static void resume(std::unique_ptr<idle_client> c, frontend_runtime& fe) {
-    auto s = std::make_shared<http_session>(std::move(*c), fe);
-    c.reset();
+  static void start(client_connection c, frontend_runtime& fe, const tls::server_context* tls) {
+    auto s = std::make_shared<http_session>(std::move(c), fe, tls);
     auto executor = s->client_.get_executor();
     asio::co_spawn(executor, s->run(s), asio::detached);
+  }
+  static void resume(client_connection c, frontend_runtime& fe) {
+    start(std::move(c), fe, nullptr);
   }
 
   awaitable<void> run(std::shared_ptr<http_session> self) {
@@ -251,24 +238,35 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   static constexpr uint64_t park_after_ms = 100;
   static constexpr uint32_t max_lingering = 64;  // sessions of a worker waiting to park
 
+  // Waits for the client's next request without a read buffer, for `park_after_ms` at
+  // most (a crowd going idle at once does not wait). `none_yet`: the session parks.
+  awaitable<now> linger() {
+    parked_since_ = clock::now();
+    ctx_.buffers.give(std::move(chunk_));
+    const uint64_t keep_ms = keep_alive_ms();
+    const bool may_park = keep_ms == 0 || keep_ms > park_after_ms;
+    if (may_park && ctx_.lingering >= max_lingering) co_return now::none_yet;
+    arm(may_park ? park_after_ms : keep_ms);
+    ++ctx_.lingering;
+    auto [ec] = co_await client_.socket().async_wait(tcp::socket::wait_read, use_result);
+    --ctx_.lingering;
+    if (ec) co_return timed_out_&& may_park ? now::none_yet : now::end;  // idle too long
+    size_t got = 0;
+    co_return read_now(client_.socket(), cin_, got);
+  }
+
   // Ends the session: closes the connection, or parks it when serve() asked for that.
   void after_serve() {
     if (!parking_ || closed_) {
       close_all();
       return;
     }
-    auto c = std::make_unique<idle_client>(std::move(client_.socket()), std::move(ticket_),
-                                           std::move(counted_));
-    c->src = src_;
-    c->dst = dst_;
-    c->requests = requests_;
     closed_ = true;
     deadline_.cancel();  // ends watch(), which holds the last reference
-    if (!fe_.idle) {
-      fe_.idle = std::make_unique<idle_clients>(c->socket.get_executor(), fe_, &resume);
-    }
+    if (!fe_.idle) fe_.idle = std::make_unique<idle_clients>(client_.get_executor(), fe_, &resume);
     const uint64_t keep_ms = keep_alive_ms();
-    fe_.idle->park(std::move(c),
+    fe_.idle->park({std::move(client_.socket()), std::move(ticket_), std::move(counted_), src_,
+                    dst_, requests_},
                    keep_ms != 0 ? parked_since_ + milliseconds(keep_ms) : clock::time_point::max());
   }
 
@@ -718,31 +716,9 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
           if (!first && !client_.secure()) {
             size_t got = 0;
             now r = read_now(client_.socket(), cin_, got);
-            if (r == now::none_yet) {
-              // A client that sends its next request soon keeps its session, buffers
-              // given back; one idle for longer parks.
-              const auto idle_since = clock::now();
-              ctx_.buffers.give(std::move(chunk_));
-              const uint64_t keep_ms = keep_alive_ms();
-              const bool may_park = keep_ms == 0 || keep_ms > park_after_ms;
-              if (may_park && ctx_.lingering >= max_lingering) {
-                parking_ = true;  // a crowd going idle at once parks at once
-                parked_since_ = idle_since;
-                co_return;
-              }
-              arm(may_park ? park_after_ms : keep_ms);
-              ++ctx_.lingering;
-              auto [ec] = co_await client_.socket().async_wait(tcp::socket::wait_read, use_result);
-              --ctx_.lingering;
-              if (ec && !(timed_out_ && may_park)) co_return;  // closed, or idle too long
-              r = ec ? now::none_yet : read_now(client_.socket(), cin_, got);
-              if (r == now::none_yet) {
-                parking_ = true;
-                parked_since_ = idle_since;
-                co_return;
-              }
-            }
-            if (r != now::bytes) co_return;  // closed
+            if (r == now::none_yet) r = co_await linger();
+            parking_ = r == now::none_yet;
+            if (r != now::bytes) co_return;  // closed, idle too long, or parking
           } else {
             // The first request is usually there already, and asio reads at once.
             const io_end e = co_await read_more(client_, cin_, first ? head_ms : keep_alive_ms());
@@ -1020,7 +996,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   bool closed_ = false;
   const tls::stream* failed_read_ = nullptr;  // a read error found by gather(), not reported yet
   bool parking_ = false;            // serve() returned to wait for the next request in idle_clients
-  clock::time_point parked_since_;  // when the client went quiet
+  clock::time_point parked_since_;  // when the client went quiet (its keep-alive counts from it)
   int tunnel_closed_ = 0;
   buffer_pool::buffer chunk_;         // borrowed from the worker while reading, none while idle
   std::string& cin_ = scratch_->cin;  // bytes from the client not yet consumed
@@ -1048,9 +1024,10 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
 
 void start_http_session(tcp::socket client, const conn_ends& ends, frontend_runtime& fe,
                         const tls::server_context* tls) {
-  auto executor = client.get_executor();
-  auto s = std::make_shared<http_session>(std::move(client), ends, fe, tls);
-  asio::co_spawn(executor, s->run(s), asio::detached);
+  const route::peer dst = ends.local(client);
+  http_session::start(
+      {std::move(client), session_ticket(*fe.sessions), connection_count(fe), ends.src, dst}, fe,
+      tls);
 }
 
 }  // namespace sluice::worker

@@ -25,18 +25,17 @@ idle_clients::~idle_clients() {
   for (idle_client* c = head_; c != nullptr; c = c->next) c->list = nullptr;
 }
 
-void idle_clients::park(std::unique_ptr<idle_client> c, clock::time_point expires) {
+void idle_clients::park(client_connection conn, clock::time_point expires) {
+  auto c = std::make_unique<idle_client>(std::move(conn));
   link(c.get(), expires);
-  idle_client& waiting = *c;
+  tcp::socket& socket = c->conn.socket;
   // The handler owns the connection: whichever way the wait ends, it ends there.
-  waiting.socket.async_wait(tcp::socket::wait_read,
-                            [c = std::move(c)](const error_code& ec) mutable {
-                              idle_clients* list = c->list;
-                              if (list == nullptr) return;  // expired, or the list is gone
-                              list->unlink(c.get());
-                              if (ec) return;
-                              list->resume_(std::move(c), list->fe_);
-                            });
+  socket.async_wait(tcp::socket::wait_read, [c = std::move(c)](const error_code& ec) {
+    idle_clients* list = c->list;
+    if (list == nullptr) return;  // expired, or the list is gone
+    list->unlink(c.get());
+    if (!ec) list->resume_(std::move(c->conn), list->fe_);
+  });
 }
 
 void idle_clients::link(idle_client* c, clock::time_point expires) {
@@ -46,7 +45,6 @@ void idle_clients::link(idle_client* c, clock::time_point expires) {
   c->next = nullptr;
   (tail_ != nullptr ? tail_->next : head_) = c;
   tail_ = c;
-  ++size_;
   arm();
 }
 
@@ -55,7 +53,6 @@ void idle_clients::unlink(idle_client* c) {
   (c->next != nullptr ? c->next->prev : tail_) = c->prev;
   c->prev = c->next = nullptr;
   c->list = nullptr;
-  --size_;
 }
 
 void idle_clients::arm() {
@@ -76,7 +73,7 @@ void idle_clients::expire() {
     unlink(c);
     // The pending wait ends with operation_aborted and its handler frees the connection.
     error_code ignored;
-    c->socket.close(ignored);
+    c->conn.socket.close(ignored);
   }
 }
 

@@ -34,16 +34,21 @@ class connection_count {
   frontend_runtime* fe_;
 };
 
-class idle_clients;
-
-struct idle_client {
-  idle_client(tcp::socket s, session_ticket t, connection_count c)
-      : socket(std::move(s)), ticket(std::move(t)), counted(std::move(c)) {}
+// What a client connection is apart from its requests, kept from accept to close across
+// its sessions and idle periods.
+struct client_connection {
   tcp::socket socket;
   session_ticket ticket;
   connection_count counted;
   route::peer src, dst;
   uint64_t requests = 0;  // answered on this connection so far
+};
+
+class idle_clients;
+
+struct idle_client {
+  explicit idle_client(client_connection c) : conn(std::move(c)) {}
+  client_connection conn;
 
   // The list's bookkeeping.
   std::chrono::steady_clock::time_point expires;
@@ -56,7 +61,7 @@ class idle_clients {
  public:
   using clock = std::chrono::steady_clock;
   // Takes a connection back: it has bytes to read, or its end.
-  using resume_fn = void (*)(std::unique_ptr<idle_client>, frontend_runtime&);
+  using resume_fn = void (*)(client_connection, frontend_runtime&);
 
   idle_clients(const asio::any_io_executor& ex, frontend_runtime& fe, resume_fn resume);
   // Forgets the connections still waiting (they close with the event loop).
@@ -66,8 +71,7 @@ class idle_clients {
 
   // Closes the connection at `expires` (time_point::max(): never), which must not come
   // before that of any connection parked earlier.
-  void park(std::unique_ptr<idle_client> c, clock::time_point expires);
-  size_t size() const { return size_; }
+  void park(client_connection c, clock::time_point expires);
 
  private:
   void link(idle_client* c, clock::time_point expires);
@@ -81,7 +85,6 @@ class idle_clients {
   bool timer_set_ = false;
   idle_client* head_ = nullptr;  // the oldest
   idle_client* tail_ = nullptr;
-  size_t size_ = 0;
 };
 
 }  // namespace sluice::worker
