@@ -40,20 +40,6 @@ struct conn_ends {
   }
 };
 
-// Asio marks every socket it adopts, accepted ones included, as possibly duplicated, and
-// so takes it out of epoll (EPOLL_CTL_DEL) before closing it: a system call per connection
-// that close() does by itself for a descriptor no other process or descriptor holds, which
-// is what an accepted socket is here. The mark lives in Asio's implementation state,
-// reached through a derived class (the state is a protected member).
-inline void mark_unshared(tcp::socket& s) {
-  struct access : tcp::socket {
-    static auto& state(tcp::socket& sock) {
-      return (sock.*(&access::impl_)).get_implementation().state_;
-    }
-  };
-  access::state(s) &= static_cast<unsigned char>(~asio::detail::socket_ops::possible_dup);
-}
-
 // The address bytes `balance source` hashes.
 inline std::string_view address_bytes(const route::peer& p) {
   return {reinterpret_cast<const char*>(p.addr.data()), p.v6 ? 16u : 4u};

@@ -22,6 +22,20 @@ std::string where(const sluice::config::Origin& o) {
   return o.file() + ":" + std::to_string(o.line()) + ": ";
 }
 
+// Asio marks every socket it adopts, accepted ones included, as possibly duplicated, and
+// so takes it out of epoll (EPOLL_CTL_DEL) before closing it: a system call per connection
+// that close() does by itself for a descriptor no other process or descriptor holds, which
+// is what an accepted socket is here. The mark lives in Asio's implementation state,
+// reached through a derived class (the state is a protected member).
+void mark_unshared(tcp::socket& s) {
+  struct access : tcp::socket {
+    static auto& state(tcp::socket& sock) {
+      return (sock.*(&access::impl_)).get_implementation().state_;
+    }
+  };
+  access::state(s) &= static_cast<unsigned char>(~asio::detail::socket_ops::possible_dup);
+}
+
 }  // namespace
 
 std::vector<listen_spec> listen_order(const sluice::config::Config& cfg,
@@ -169,10 +183,9 @@ bool runtime::start(std::vector<std::string>& errors,
     const bool smart_accept = fe_cfg.options().has_tcp_smart_accept()
                                   ? fe_cfg.options().tcp_smart_accept()
                                   : fe_cfg.mode() == sluice::config::MODE_HTTP;
-    if (smart_accept) {
-      const int off = 0;
-      ::setsockopt(l.fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
-    }
+    // Set either way: a listening socket outlives reloads, which may change the option.
+    const int quickack = smart_accept ? 0 : 1;
+    ::setsockopt(l.fd, IPPROTO_TCP, TCP_QUICKACK, &quickack, sizeof quickack);
     const tls::server_context* tls = nullptr;
     if (specs[l.spec].bind->ssl()) {
       tls = tls_for(*specs[l.spec].bind, errors);
