@@ -1,8 +1,22 @@
 #include "worker/upstream/pool.h"
 
-#include "worker/core/nothing_to_read.h"
+#include <sys/socket.h>
+
+#include <cerrno>
 
 namespace sluice::worker {
+
+namespace {
+
+// True when reading `s` now would block: no bytes, no EOF, no error. A non-blocking
+// MSG_PEEK of one byte, which leaves whatever is there for the next read.
+bool nothing_to_read(tcp::socket& s) {
+  char byte;
+  const ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
 
 void server_pool::put(const void* server, tls::stream conn, int64_t max,
                       std::chrono::milliseconds purge_delay) {
