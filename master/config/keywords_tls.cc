@@ -210,6 +210,12 @@ constexpr keyword global_table[] = {
     {"tune.ssl.default-dh-param", in_global, kw_dh_param},
 };
 
+// Reports that the option's value was refused, as the option's result.
+tls_option refuse(option_cursor& c, const std::string& why) {
+  c.fail(why);
+  return tls_option::failed;
+}
+
 // The options binds and servers share: versions, ciphers, ALPN, tickets.
 template <class Tls>
 bool shared_option(option_cursor& c, Tls& t) {
@@ -265,10 +271,7 @@ tls_option parse_bind_tls_option(const line_context& ctx, size_t& i, pb::Bind& b
       certs.emplace_back();
       c.ok = load_certificate(path, certs.back(), error);
     }
-    if (!c.ok) {
-      c.fail(error);
-      return tls_option::failed;
-    }
+    if (!c.ok) return refuse(c, error);
     for (auto& cert : certs) *t.add_certs() = std::move(cert);
   } else if (o == "strict-sni") {
     t.set_strict_sni(true);
@@ -281,10 +284,7 @@ tls_option parse_bind_tls_option(const line_context& ctx, size_t& i, pb::Bind& b
     if (v == nullptr || !c.may_read_files()) return tls_option::failed;
     std::vector<std::string> keys;
     std::string error;
-    if (!load_ticket_keys(*v, keys, error)) {
-      c.fail(error);
-      return tls_option::failed;
-    }
+    if (!load_ticket_keys(*v, keys, error)) return refuse(c, error);
     t.clear_ticket_keys();
     for (auto& k : keys) t.add_ticket_keys(std::move(k));
     t.set_ticket_keys_path(*v);
@@ -348,29 +348,20 @@ tls_option parse_server_tls_option(const line_context& ctx, size_t& i, pb::Serve
     if (v == nullptr || !c.may_read_files()) return tls_option::failed;
     std::string path = with_base(ctx.st.tls.ca_base, *v);
     std::string error;
-    if (!load_ca_file(path, *t.mutable_ca_pem(), error)) {
-      c.fail(error);
-      return tls_option::failed;
-    }
+    if (!load_ca_file(path, *t.mutable_ca_pem(), error)) return refuse(c, error);
     t.set_ca_path(path);
   } else if (o == "crt") {
     const std::string* v = c.value("a certificate file");
     if (v == nullptr || !c.may_read_files()) return tls_option::failed;
     std::string error;
-    if (!load_certificate(with_base(ctx.st.tls.crt_base, *v), *t.mutable_client_cert(), error)) {
-      {
-        c.fail(error);
-        return tls_option::failed;
-      }
-    }
+    if (!load_certificate(with_base(ctx.st.tls.crt_base, *v), *t.mutable_client_cert(), error))
+      return refuse(c, error);
   } else if (o == "sni") {
     const std::string* v = c.value("a sample expression such as req.hdr(host) or str(NAME)");
     if (v == nullptr) return tls_option::failed;
     std::string fetch = v->substr(0, v->find_first_of("(,"));
-    if (sluice::worker::route::find_fetch(fetch) == nullptr) {
-      c.fail("unknown fetch '" + fetch + "' in '" + *v + "'");
-      return tls_option::failed;
-    }
+    if (sluice::worker::route::find_fetch(fetch) == nullptr)
+      return refuse(c, "unknown fetch '" + fetch + "' in '" + *v + "'");
     t.set_sni("%[" + *v + "]");
   } else if (o == "no-ssl-reuse" || o == "ssl-reuse") {
     t.set_no_reuse(o == "no-ssl-reuse");

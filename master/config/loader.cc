@@ -32,41 +32,44 @@ std::vector<std::string> expand_config_paths(const std::vector<std::string>& pat
   return files;
 }
 
-bool read_file(const std::string& path, std::string& out, diagnostics& diag, uint64_t max_bytes) {
+namespace {
+
+// Reads `path` into `out`. On failure, what was being done ("open", "read") and why.
+struct read_failure {
+  const char* doing = nullptr;  // null: the file was read
+  std::string why;
+};
+
+read_failure read_regular_file(const std::string& path, std::string& out, uint64_t max_bytes) {
   namespace fs = std::filesystem;
   std::error_code ec;
   auto status = fs::status(path, ec);
-  if (ec) {
-    diag.error({}, "cannot open '" + path + "': " + ec.message());
-    return false;
-  }
-  if (!fs::is_regular_file(status)) {
-    diag.error({}, "cannot read '" + path + "': not a regular file");
-    return false;
-  }
+  if (ec) return {"open", ec.message()};
+  if (!fs::is_regular_file(status)) return {"read", "not a regular file"};
   if (fs::file_size(path, ec) > max_bytes) {
-    diag.error({},
-               "cannot read '" + path + "': larger than " + std::to_string(max_bytes) + " bytes");
-    return false;
+    return {"read", "larger than " + std::to_string(max_bytes) + " bytes"};
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diag.error({}, "cannot open '" + path + "': " + std::strerror(errno));
-    return false;
-  }
+  if (!in) return {"open", std::strerror(errno)};
   std::ostringstream ss;
   ss << in.rdbuf();
   out = ss.str();
-  return true;
+  return {};
+}
+
+}  // namespace
+
+bool read_file(const std::string& path, std::string& out, diagnostics& diag, uint64_t max_bytes) {
+  const read_failure f = read_regular_file(path, out, max_bytes);
+  if (f.doing == nullptr) return true;
+  diag.error({}, std::string("cannot ") + f.doing + " '" + path + "': " + f.why);
+  return false;
 }
 
 bool read_file(const std::string& path, std::string& out, std::string& why, uint64_t max_bytes) {
-  diagnostics local;
-  if (read_file(path, out, local, max_bytes)) return true;
-  // The messages above are "cannot ... 'PATH': WHY".
-  const std::string& m = local.all().empty() ? std::string() : local.all().front().message;
-  const size_t at = m.find("': ");
-  why = at == std::string::npos ? m : m.substr(at + 3);
+  read_failure f = read_regular_file(path, out, max_bytes);
+  if (f.doing == nullptr) return true;
+  why = std::move(f.why);
   return false;
 }
 
