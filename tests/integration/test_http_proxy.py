@@ -3,6 +3,7 @@ for keep-alive, bodies both ways, pipelining, HEAD, HTTP/1.0, 100-continue, upgr
 failures (503, 504, 502) and the access log."""
 
 import re
+import signal
 import socket
 import struct
 import threading
@@ -420,7 +421,9 @@ class HttpProxyTest(TempDirTest):
         # tcp-smart-accept` brings a 4th, the request's own ACK.
         b = RecordingBackend(self, "b")
         smart, plain = free_port(), free_port()
-        Sluice(self, f"""global
+
+        def config(negated):
+            return f"""global
     workers 1
 defaults
     mode http
@@ -432,11 +435,13 @@ frontend smart
     default_backend app
 frontend plain
     bind 127.0.0.1:{plain}
-    no option tcp-smart-accept
     default_backend app
 backend app
     server s1 127.0.0.1:{b.port}
-""", [smart, plain])
+""".replace(f"    bind 127.0.0.1:{negated}\n",
+            f"    bind 127.0.0.1:{negated}\n    no option tcp-smart-accept\n")
+
+        s = Sluice(self, config(plain), [smart, plain])
 
         def segments_received(port):
             s = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -451,6 +456,13 @@ backend app
         # A response later than the delayed-ACK timer (40 ms) would bring the ACK alone:
         # on a loaded machine some may, not all.
         self.assertEqual(min(segments_received(smart) for _ in range(10)), 3)
+        # A reload keeps the listening sockets and sets the option on them again, both ways.
+        with open(s.path, "w") as f:
+            f.write(config(smart))
+        s.proc.send_signal(signal.SIGHUP)
+        s.wait_generation(2)
+        self.assertEqual({segments_received(smart) for _ in range(5)}, {4})
+        self.assertEqual(min(segments_received(plain) for _ in range(10)), 3)
 
     def test_dontlognull_skips_empty_connections(self):
         self.start(frontend_extra="    log stdout format raw local0\n    option httplog\n"
