@@ -154,6 +154,34 @@ backend other
                    r"other/o \d+/\d+/\d+ 5 -- \d+/\d+/\d+/\d+/0 0/0")
         wait_for(lambda: re.search(pattern, s.output()), what="a tcplog line for 'other'")
 
+    def test_each_message_of_a_conversation_is_answered(self):
+        # A read shorter than the buffer tells the reactor that socket is empty, and the
+        # next read waits for an event instead of trying. Every exchange here depends on
+        # the event after such a read: a lost one leaves a message unanswered (the
+        # client's timeout fails the test). Sizes around the 16 KiB buffer take both
+        # cases (short, and exactly full: the next read then tries at once), and the
+        # pauses make the proxy's reads wait on both sides.
+        backend = TcpBackend(self, echo_handler)
+        port = free_port()
+        Sluice(self, config(port, [("a", backend.port)]), [port])
+        sizes = [1, 100, 16383, 16384, 16385, 32768, 50000, 7]
+        with socket.create_connection(("127.0.0.1", port)) as c:
+            c.settimeout(10)
+            for round_ in range(3):
+                for i, size in enumerate(sizes):
+                    message = bytes([(i + round_) % 251]) * size
+                    c.sendall(message)
+                    got = b""
+                    while len(got) < size:
+                        chunk = c.recv(65536)
+                        self.assertTrue(chunk, f"closed after {len(got)} of {size} bytes")
+                        got += chunk
+                    self.assertEqual(got, message)
+                    if i % 3 == 0:
+                        time.sleep(0.02)
+            c.shutdown(socket.SHUT_WR)
+            self.assertEqual(recv_all(c), b"bye")
+
     def test_worker_keeps_serving_after_clients_vanish(self):
         backend = TcpBackend(self, echo_handler)
         port = free_port()

@@ -98,6 +98,10 @@ class tcp_session : public server_user {
     be->servers[*server_index_].attach(this);
     count::add(be->servers[*server_index_].counters, &stats::counter_block::sessions);
     touch();
+    // Each side is read again right after what came from it was forwarded: those reads
+    // wait for the socket's next event instead of trying first.
+    client_.read_until_empty();
+    server_.read_until_empty();
     if (idle_limit().count() > 0) {
       asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
     }

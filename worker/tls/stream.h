@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "worker/core/asio.h"
+#include "worker/core/receive.h"
 
 namespace sluice::worker::tls {
 
@@ -23,7 +24,19 @@ class stream {
   stream& operator=(stream&&) noexcept = default;
 
   // Puts TLS on top of the socket, with `ssl` (taken over: freed with the stream).
-  void start_tls(SSL* ssl) { tls_ = std::make_unique<ssl_stream>(std::move(plain_), ssl); }
+  void start_tls(SSL* ssl) {
+    tls_ = std::make_unique<ssl_stream>(std::move(plain_), ssl);
+    reads_to_empty_ = false;
+  }
+
+  // Plain reads from now on wait for readiness once the socket is empty, instead of
+  // trying first (worker/core/receive.h): for connections read again right after each
+  // message was forwarded. No effect under TLS; false when the kernel cannot tell.
+  bool read_until_empty() {
+    reads_to_empty_ = !tls_ && report_what_is_left(plain_);
+    if (reads_to_empty_ && reactor_ == nullptr) reactor_ = &reactor_of(plain_.get_executor());
+    return reads_to_empty_;
+  }
 
   bool secure() const { return tls_ != nullptr; }
   SSL* ssl() const { return tls_ ? tls_->native_handle() : nullptr; }
@@ -49,6 +62,7 @@ class stream {
   void reset() {
     close();
     tls_.reset();
+    reads_to_empty_ = false;
   }
   void cancel() {
     error_code ignored;
@@ -65,6 +79,9 @@ class stream {
   template <typename Buffers, typename Token>
   auto async_read_some(const Buffers& b, Token&& token) {
     if (tls_) return tls_->async_read_some(b, std::forward<Token>(token));
+    if (reads_to_empty_) {
+      return async_receive(*reactor_, plain_, asio::mutable_buffer(b), std::forward<Token>(token));
+    }
     return plain_.async_read_some(b, std::forward<Token>(token));
   }
   template <typename Buffers, typename Token>
@@ -74,8 +91,10 @@ class stream {
   }
 
  private:
+  asio::detail::reactor* reactor_ = nullptr;  // set with reads_to_empty_
   tcp::socket plain_;  // the socket while there is no TLS (moved into tls_ after)
   std::unique_ptr<ssl_stream> tls_;
+  bool reads_to_empty_ = false;
 };
 
 }  // namespace sluice::worker::tls
