@@ -41,6 +41,7 @@
 
 namespace sluice::worker {
 
+#if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 namespace receive_detail {
 
 using reactor = asio::detail::reactor;
@@ -122,6 +123,7 @@ struct access : tcp::socket {
 };
 
 }  // namespace receive_detail
+#endif
 
 // The reactor of the io_context `ex` runs on, looked up once by whoever reads often.
 inline asio::detail::reactor& reactor_of(const asio::any_io_executor& ex) {
@@ -130,7 +132,10 @@ inline asio::detail::reactor& reactor_of(const asio::any_io_executor& ex) {
 
 // Asks the kernel to report what is left with each read of `s`. False when it cannot
 // (a kernel before 4.18): the socket is then read the usual way.
-inline bool report_what_is_left(tcp::socket& s) {
+inline bool report_what_is_left([[maybe_unused]] tcp::socket& s) {
+#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+  return false;  // io_uring reads are submitted, never tried first: nothing to tell
+#endif
   const int on = 1;
   return ::setsockopt(s.native_handle(), SOL_TCP, TCP_INQ, &on, sizeof(on)) == 0;
 }
@@ -139,9 +144,13 @@ inline bool report_what_is_left(tcp::socket& s) {
 template <typename Token>
 auto async_receive(asio::detail::reactor& r, tcp::socket& s, asio::mutable_buffer buf,
                    Token&& token) {
+#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+  (void)r;
+  return s.async_read_some(buf, std::forward<Token>(token));
+#else
   return asio::async_initiate<Token, void(error_code, std::size_t)>(
       [&r, &s](auto handler, asio::mutable_buffer b) {
-        using op = receive_detail::op<std::decay_t<decltype(handler)>>;
+        using op = receive_detail::op<std::decay_t<decltype(handler)> >;
         asio::recycling_allocator<op> alloc;
         op* p = new (alloc.allocate(1)) op(s.native_handle(), b, std::move(handler));
         auto& impl = receive_detail::access::impl(s);
@@ -149,6 +158,7 @@ auto async_receive(asio::detail::reactor& r, tcp::socket& s, asio::mutable_buffe
                    true);
       },
       token, buf);
+#endif
 }
 
 }  // namespace sluice::worker
