@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "worker/http/bytes.h"
+
 namespace sluice::worker::http {
 namespace {
 
@@ -19,16 +21,8 @@ int hex_value(unsigned char c) {
   return -1;
 }
 
-constexpr bool is_tchar(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c != 0 &&
-          std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos);
-}
-
-// Same bytes as in a header field value: HTAB, SP, VCHAR, obs-text.
-constexpr bool is_value_byte(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
+using bytes::is_tchar;
+using bytes::is_value_byte;  // chunk extension values and trailer fields, as in heads
 
 }  // namespace
 

@@ -1,13 +1,16 @@
 // Every byte of the head is checked as it arrives, so garbage is refused before the head is
-// complete, and nothing is allocated until it is: a first scan validates the bytes received
-// so far and finds the end of the head; only a complete head is scanned again to fill the
-// message, after which the framing fields (Content-Length, Transfer-Encoding, Host) are
-// checked as a whole. See docs/http.md for the rules and where they differ from HAProxy.
+// complete, and nothing is filled until it may be: bytes without an empty line yet are
+// scanned without filling the message (to refuse them early or ask for more); once the
+// end can be there, one scan validates the head and fills the message, after which the
+// framing fields (Content-Length, Transfer-Encoding, Host) are checked as a whole. See docs/http.md
+// for the rules and where they differ from HAProxy.
 #include "worker/http/parser.h"
 
 #include <algorithm>
 #include <limits>
 #include <string>
+
+#include "worker/http/bytes.h"
 
 namespace sluice::worker::http {
 namespace {
@@ -16,23 +19,7 @@ constexpr bool is_digit(unsigned char c) {
   return c >= '0' && c <= '9';
 }
 
-// RFC 9110 tchar.
-constexpr bool is_tchar(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c != 0 &&
-          std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos);
-}
-
-// Field values and reason phrases: HTAB, SP, VCHAR, obs-text. NUL, CR alone, DEL and the
-// other controls are refused because peers disagree on what they mean.
-constexpr bool is_value_byte(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-// A request-target is VCHARs; '#' is refused because a fragment is never sent.
-constexpr bool is_target_byte(unsigned char c) {
-  return c > 0x20 && c < 0x7f && c != '#';
-}
+using bytes::is_tchar;
 
 constexpr bool is_ows(char c) {
   return c == ' ' || c == '\t';
@@ -104,14 +91,9 @@ class head_scanner {
                     unsigned& minor) {
     if (step s = token_until(' ', "bad method", method); s != step::ok) return s;
     size_t start = pos_;
-    while (true) {
-      if (pos_ == in_.size()) return more();
-      unsigned char c = in_[pos_];
-      if (c == ' ') break;
-      if (!is_target_byte(c)) return bad("bad request target");
-      ++pos_;
-    }
-    if (pos_ == start) return bad("bad request target");
+    span_of(bytes::target);
+    if (pos_ == in_.size()) return more();
+    if (in_[pos_] != ' ' || pos_ == start) return bad("bad request target");
     target = in_.substr(start, pos_ - start);
     ++pos_;
     if (step s = version(major, minor); s != step::ok) return s;
@@ -135,13 +117,9 @@ class head_scanner {
     if (in_[pos_] == ' ') {
       ++pos_;
       size_t start = pos_;
-      while (true) {
-        if (pos_ == in_.size()) return more();
-        unsigned char c = in_[pos_];
-        if (c == '\r' || c == '\n') break;
-        if (!is_value_byte(c)) return bad("bad reason phrase");
-        ++pos_;
-      }
+      span_of(bytes::value);
+      if (pos_ == in_.size()) return more();
+      if (in_[pos_] != '\r' && in_[pos_] != '\n') return bad("bad reason phrase");
       reason = in_.substr(start, pos_ - start);
     } else {
       reason = {};
@@ -180,6 +158,14 @@ class head_scanner {
  private:
   step more() { return truncated_ ? bad("head too large") : step::more; }
 
+  // Moves past the bytes of a class, up to the first other byte or the end of the input.
+  void span_of(uint8_t byte_class) {
+    while (pos_ < in_.size() &&
+           (bytes::classes[static_cast<unsigned char>(in_[pos_])] & byte_class) != 0) {
+      ++pos_;
+    }
+  }
+
   step expect(char want, const char* why) {
     if (pos_ == in_.size()) return more();
     if (in_[pos_] != want) return bad(why);
@@ -204,14 +190,9 @@ class head_scanner {
   // 1*tchar followed by `stop`, which is consumed.
   step token_until(char stop, const char* why, std::string_view& token) {
     size_t start = pos_;
-    while (true) {
-      if (pos_ == in_.size()) return more();
-      unsigned char c = in_[pos_];
-      if (c == static_cast<unsigned char>(stop)) break;
-      if (!is_tchar(c)) return bad(why);
-      ++pos_;
-    }
-    if (pos_ == start) return bad(why);
+    span_of(bytes::token);  // `stop` is never a tchar
+    if (pos_ == in_.size()) return more();
+    if (in_[pos_] != stop || pos_ == start) return bad(why);
     token = in_.substr(start, pos_ - start);
     ++pos_;
     return step::ok;
@@ -236,13 +217,9 @@ class head_scanner {
 
   step field_value(std::string_view& value) {
     size_t start = pos_;
-    while (true) {
-      if (pos_ == in_.size()) return more();
-      unsigned char c = in_[pos_];
-      if (c == '\r' || c == '\n') break;
-      if (!is_value_byte(c)) return bad("bad header value");
-      ++pos_;
-    }
+    span_of(bytes::value);  // CR and LF are not value bytes
+    if (pos_ == in_.size()) return more();
+    if (in_[pos_] != '\r' && in_[pos_] != '\n') return bad("bad header value");
     value = in_.substr(start, pos_ - start);
     return line_end("bad line end");
   }
@@ -270,6 +247,20 @@ parse_result failure(unsigned status, const char* why) {
 parse_result from_scan(step s, const head_scanner& sc) {
   if (s == step::more) return incomplete();
   return failure(sc.status(), sc.why());
+}
+
+// Whether data[0, max_head) holds an empty line that follows another line, which a
+// complete head ends with. A few memchr calls: the usual head arrives whole, and is then
+// scanned once, straight into the message; without one the head cannot be complete, and
+// a scan that fills nothing says what is missing or wrong.
+bool may_hold_head_end(std::string_view data, size_t max_head) {
+  const std::string_view in = data.substr(0, std::min(data.size(), max_head));
+  for (size_t i = in.find('\n'); i != std::string_view::npos; i = in.find('\n', i)) {
+    ++i;
+    if (i < in.size() && in[i] == '\n') return true;
+    if (i + 1 < in.size() && in[i] == '\r' && in[i + 1] == '\n') return true;
+  }
+  return false;
 }
 
 // What the framing fields say, checked over all their occurrences.
@@ -425,13 +416,13 @@ step scan_response(head_scanner& sc, response* out) {
 }  // namespace
 
 parse_result parse_request(std::string_view data, const limits& lim, request& out) {
-  {
+  if (!may_hold_head_end(data, lim.max_head)) {
     head_scanner probe(data, lim);
     if (step s = scan_request(probe, nullptr); s != step::ok) return from_scan(s, probe);
   }
   out.reset();
   head_scanner sc(data, lim);
-  scan_request(sc, &out);
+  if (step s = scan_request(sc, &out); s != step::ok) return from_scan(s, sc);
 
   if (const char* why = check_host(out)) return failure(400, why);
   framing f = apply_framing(out.headers, out.version_minor, out.close_after);
@@ -458,17 +449,18 @@ parse_result parse_request(std::string_view data, const limits& lim, request& ou
 parse_result parse_response(std::string_view data, const limits& lim, const request_context& req,
                             response& out) {
   // Whatever an upstream gets wrong, the downstream sees a 502.
-  {
+  auto upstream_failure = [](step s, const head_scanner& sc) {
+    parse_result r = from_scan(s, sc);
+    if (r.status == parse_status::error) r.http_status = 502;
+    return r;
+  };
+  if (!may_hold_head_end(data, lim.max_head)) {
     head_scanner probe(data, lim);
-    if (step s = scan_response(probe, nullptr); s != step::ok) {
-      parse_result r = from_scan(s, probe);
-      if (r.status == parse_status::error) r.http_status = 502;
-      return r;
-    }
+    if (step s = scan_response(probe, nullptr); s != step::ok) return upstream_failure(s, probe);
   }
   out.reset();
   head_scanner sc(data, lim);
-  scan_response(sc, &out);
+  if (step s = scan_response(sc, &out); s != step::ok) return upstream_failure(s, sc);
 
   framing f = apply_framing(out.headers, out.version_minor, out.close_after);
   if (f.status != 0) return failure(502, f.why);

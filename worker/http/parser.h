@@ -29,8 +29,8 @@ struct parse_result {
 };
 
 // Parses a request head at the start of `data`. Empty lines before the request line are
-// skipped (counted in `consumed`). On `complete`, `out` is filled; on `incomplete`, call
-// again with more bytes (everything from the start); on `error`, `out` is unspecified.
+// skipped (counted in `consumed`). On `complete`, `out` is filled; otherwise what it holds
+// is unspecified. On `incomplete`, call again with more bytes (everything from the start).
 parse_result parse_request(std::string_view data, const limits& lim, request& out);
 
 // What the response answers: decides whether a body follows (HEAD, CONNECT).

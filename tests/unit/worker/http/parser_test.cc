@@ -289,6 +289,9 @@ TEST(ParseRequestGood, EmptyLinesBeforeTheRequestLineAreCounted) {
   EXPECT_EQ(res.consumed, in.size());
   EXPECT_EQ(r.method, "GET");
   EXPECT_EQ(parse_req("\r\n\r\n", r).status, parse_status::incomplete);
+  // Leading empty lines look like the end of a head; the head after them is still awaited.
+  EXPECT_EQ(parse_req("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n", r).status, parse_status::incomplete);
+  EXPECT_EQ(parse_req("\n\nGET / HTTP/1.1\r\nHost: a\r\n\r", r).status, parse_status::incomplete);
 }
 
 TEST(ParseRequestGood, LfOnly) {
