@@ -186,6 +186,10 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
       co_return ec == asio::error::eof ? io_end::eof : io_end::error;
     }
     buf.append(chunk_.get(), n);
+    // Back to the worker at once: the bytes are in `buf`, and the next read, of any
+    // session, takes the buffer still in cache (a thousand busy sessions holding one each
+    // touched a thousand).
+    ctx_.buffers.give(std::move(chunk_));
     if (n == ctx_.bufsize && !s.secure()) gather(s, buf);
     co_return io_end::ok;
   }
@@ -194,19 +198,21 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // `got` bytes of it.
   enum class now { bytes, none_yet, end, error };
   now read_now(tcp::socket& s, std::string& buf, size_t& got) {
-    if (!chunk_) chunk_ = ctx_.buffers.take();
+    buffer_pool::buffer chunk = ctx_.buffers.take();
     got = 0;
-    for (;;) {
-      const ssize_t n = ::recv(s.native_handle(), chunk_.get(), ctx_.bufsize, MSG_DONTWAIT);
-      if (n > 0) {
-        got = static_cast<size_t>(n);
-        buf.append(chunk_.get(), got);
-        return now::bytes;
-      }
-      if (n == 0) return now::end;
-      if (errno == EINTR) continue;
-      return errno == EAGAIN || errno == EWOULDBLOCK ? now::none_yet : now::error;
+    ssize_t n;
+    do {
+      n = ::recv(s.native_handle(), chunk.get(), ctx_.bufsize, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    const int error = errno;
+    if (n > 0) {
+      got = static_cast<size_t>(n);
+      buf.append(chunk.get(), got);
     }
+    ctx_.buffers.give(std::move(chunk));
+    if (n > 0) return now::bytes;
+    if (n == 0) return now::end;
+    return error == EAGAIN || error == EWOULDBLOCK ? now::none_yet : now::error;
   }
 
   // A read that filled the buffer says more may be waiting: it is taken now, without
@@ -998,7 +1004,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   bool parking_ = false;            // serve() returned to wait for the next request in idle_clients
   clock::time_point parked_since_;  // when the client went quiet (its keep-alive counts from it)
   int tunnel_closed_ = 0;
-  buffer_pool::buffer chunk_;         // borrowed from the worker while reading, none while idle
+  buffer_pool::buffer chunk_;         // borrowed from the worker while a read is pending
   std::string& cin_ = scratch_->cin;  // bytes from the client not yet consumed
   std::string& sin_ = scratch_->sin;  // bytes from the server not yet consumed
   std::string& upstream_head_ = scratch_->upstream_head;
