@@ -38,6 +38,7 @@
 #include <utility>
 
 #include "worker/core/asio.h"
+#include "worker/core/socket_impl.h"
 
 namespace sluice::worker {
 
@@ -117,11 +118,6 @@ class op : public reactor_op {
   Handler handler_;
 };
 
-// The socket's reactor state, which Asio keeps in the protected implementation.
-struct access : tcp::socket {
-  static auto& impl(tcp::socket& s) { return (s.*(&access::impl_)).get_implementation(); }
-};
-
 }  // namespace receive_detail
 #endif
 
@@ -135,9 +131,10 @@ inline asio::detail::reactor& reactor_of(const asio::any_io_executor& ex) {
 inline bool report_what_is_left([[maybe_unused]] tcp::socket& s) {
 #if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
   return false;  // io_uring reads are submitted, never tried first: nothing to tell
-#endif
+#else
   const int on = 1;
   return ::setsockopt(s.native_handle(), SOL_TCP, TCP_INQ, &on, sizeof(on)) == 0;
+#endif
 }
 
 // Reads some bytes from `s` (reporting what is left) into `buf` (not empty); see above.
@@ -153,7 +150,7 @@ auto async_receive(asio::detail::reactor& r, tcp::socket& s, asio::mutable_buffe
         using op = receive_detail::op<std::decay_t<decltype(handler)> >;
         asio::recycling_allocator<op> alloc;
         op* p = new (alloc.allocate(1)) op(s.native_handle(), b, std::move(handler));
-        auto& impl = receive_detail::access::impl(s);
+        auto& impl = socket_impl(s);
         r.start_op(asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_, p, false,
                    true);
       },

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "worker/core/socket_impl.h"
 #include "worker/log/access_log.h"
 #include "worker/proxy/http_session.h"
 #include "worker/tcp/tcp_session.h"
@@ -25,15 +26,9 @@ std::string where(const sluice::config::Origin& o) {
 // Asio marks every socket it adopts, accepted ones included, as possibly duplicated, and
 // so takes it out of epoll (EPOLL_CTL_DEL) before closing it: a system call per connection
 // that close() does by itself for a descriptor no other process or descriptor holds, which
-// is what an accepted socket is here. The mark lives in Asio's implementation state,
-// reached through a derived class (the state is a protected member).
+// is what an accepted socket is here.
 void mark_unshared(tcp::socket& s) {
-  struct access : tcp::socket {
-    static auto& state(tcp::socket& sock) {
-      return (sock.*(&access::impl_)).get_implementation().state_;
-    }
-  };
-  access::state(s) &= static_cast<unsigned char>(~asio::detail::socket_ops::possible_dup);
+  socket_impl(s).state_ &= static_cast<unsigned char>(~asio::detail::socket_ops::possible_dup);
 }
 
 }  // namespace

@@ -26,16 +26,14 @@ class stream {
   // Puts TLS on top of the socket, with `ssl` (taken over: freed with the stream).
   void start_tls(SSL* ssl) {
     tls_ = std::make_unique<ssl_stream>(std::move(plain_), ssl);
-    reads_to_empty_ = false;
+    empties_ = nullptr;
   }
 
   // Plain reads from now on wait for readiness once the socket is empty, instead of
   // trying first (worker/core/receive.h): for connections read again right after each
-  // message was forwarded. No effect under TLS; false when the kernel cannot tell.
-  bool read_until_empty() {
-    reads_to_empty_ = !tls_ && report_what_is_left(plain_);
-    if (reads_to_empty_ && reactor_ == nullptr) reactor_ = &reactor_of(plain_.get_executor());
-    return reads_to_empty_;
+  // message was forwarded. No effect under TLS, or when the kernel cannot tell.
+  void read_until_empty() {
+    if (!tls_ && report_what_is_left(plain_)) empties_ = &reactor_of(plain_.get_executor());
   }
 
   bool secure() const { return tls_ != nullptr; }
@@ -62,7 +60,7 @@ class stream {
   void reset() {
     close();
     tls_.reset();
-    reads_to_empty_ = false;
+    empties_ = nullptr;
   }
   void cancel() {
     error_code ignored;
@@ -79,8 +77,8 @@ class stream {
   template <typename Buffers, typename Token>
   auto async_read_some(const Buffers& b, Token&& token) {
     if (tls_) return tls_->async_read_some(b, std::forward<Token>(token));
-    if (reads_to_empty_) {
-      return async_receive(*reactor_, plain_, asio::mutable_buffer(b), std::forward<Token>(token));
+    if (empties_ != nullptr) {
+      return async_receive(*empties_, plain_, asio::mutable_buffer(b), std::forward<Token>(token));
     }
     return plain_.async_read_some(b, std::forward<Token>(token));
   }
@@ -91,10 +89,10 @@ class stream {
   }
 
  private:
-  asio::detail::reactor* reactor_ = nullptr;  // set with reads_to_empty_
   tcp::socket plain_;  // the socket while there is no TLS (moved into tls_ after)
   std::unique_ptr<ssl_stream> tls_;
-  bool reads_to_empty_ = false;
+  // Set by read_until_empty(): the reactor its reads tell when the socket is empty.
+  asio::detail::reactor* empties_ = nullptr;
 };
 
 }  // namespace sluice::worker::tls
