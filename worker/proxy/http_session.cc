@@ -114,10 +114,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         src_(c.src),
         dst_(c.dst),
         requests_(c.requests) {}
-  ~http_session() {
-    ctx_.buffers.give(std::move(chunk_));
-    session_scratch::give(std::move(scratch_));
-  }
+  ~http_session() { session_scratch::give(std::move(scratch_)); }
 
   static void start(client_connection c, frontend_runtime& fe, const tls::server_context* tls) {
     auto s = std::make_shared<http_session>(std::move(c), fe, tls);
@@ -179,17 +176,17 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
                               bool keep_deadline = false) {
     if (&s == failed_read_) co_return io_end::error;
     if (!keep_deadline) arm(ms);
-    if (!chunk_) chunk_ = ctx_.buffers.take();
-    auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk_.get(), ctx_.bufsize), use_result);
+    // The buffer is borrowed for this read only and goes back to the worker as soon as
+    // its bytes are in `buf`: the next read, of any session, takes one still in cache (a
+    // thousand busy sessions holding one each touched a thousand).
+    buffer_pool::buffer chunk = ctx_.buffers.take();
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk.get(), ctx_.bufsize), use_result);
+    if (!ec) buf.append(chunk.get(), n);
+    ctx_.buffers.give(std::move(chunk));
     if (ec) {
       if (timed_out_) co_return io_end::timeout;
       co_return ec == asio::error::eof ? io_end::eof : io_end::error;
     }
-    buf.append(chunk_.get(), n);
-    // Back to the worker at once: the bytes are in `buf`, and the next read, of any
-    // session, takes the buffer still in cache (a thousand busy sessions holding one each
-    // touched a thousand).
-    ctx_.buffers.give(std::move(chunk_));
     if (n == ctx_.bufsize && !s.secure()) gather(s, buf);
     co_return io_end::ok;
   }
@@ -233,14 +230,15 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // -- idle keep-alive connections ----------------------------------------------------
   // Between two requests a plain connection first reads whatever the client has sent
   // meanwhile: one recv, no trip through the reactor. A busy client's next request is
-  // usually there already. When nothing is, the session gives its read buffer back and
-  // waits; after `park_after_ms` without a byte, the connection parks in the frontend's
-  // idle_clients and this session ends: its coroutine frames, messages and buffers are
-  // freed (ten thousand idle clients cost little more than their sockets). Readable
-  // again, the connection gets a new session, which goes on from the request count. The
-  // wait before parking keeps a client that sends requests one after the other on one
-  // session, with no allocation per request; only `max_lingering` sessions of a worker
-  // wait so, which bounds what a crowd of clients going idle at once holds meanwhile.
+  // usually there already. When nothing is, the session waits, holding no read buffer (a
+  // read borrows one only while it runs); after `park_after_ms` without a byte, the
+  // connection parks in the frontend's idle_clients and this session ends: its coroutine
+  // frames, messages and scratch are freed (ten thousand idle clients cost little more
+  // than their sockets). Readable again, the connection gets a new session, which goes on
+  // from the request count. The wait before parking keeps a client that sends requests
+  // one after the other on one session, with no allocation per request; only
+  // `max_lingering` sessions of a worker wait so, which bounds what a crowd of clients
+  // going idle at once holds meanwhile.
   static constexpr uint64_t park_after_ms = 100;
   static constexpr uint32_t max_lingering = 64;  // sessions of a worker waiting to park
 
@@ -248,7 +246,6 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   // most (a crowd going idle at once does not wait). `none_yet`: the session parks.
   awaitable<now> linger() {
     parked_since_ = clock::now();
-    ctx_.buffers.give(std::move(chunk_));
     const uint64_t keep_ms = keep_alive_ms();
     const bool may_park = keep_ms == 0 || keep_ms > park_after_ms;
     if (may_park && ctx_.lingering >= max_lingering) co_return now::none_yet;
@@ -256,7 +253,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     ++ctx_.lingering;
     auto [ec] = co_await client_.socket().async_wait(tcp::socket::wait_read, use_result);
     --ctx_.lingering;
-    if (ec) co_return timed_out_&& may_park ? now::none_yet : now::end;  // idle too long
+    if (ec) co_return (timed_out_ && may_park) ? now::none_yet : now::end;  // idle too long
     size_t got = 0;
     co_return read_now(client_.socket(), cin_, got);
   }
@@ -1004,7 +1001,6 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   bool parking_ = false;            // serve() returned to wait for the next request in idle_clients
   clock::time_point parked_since_;  // when the client went quiet (its keep-alive counts from it)
   int tunnel_closed_ = 0;
-  buffer_pool::buffer chunk_;         // borrowed from the worker while a read is pending
   std::string& cin_ = scratch_->cin;  // bytes from the client not yet consumed
   std::string& sin_ = scratch_->sin;  // bytes from the server not yet consumed
   std::string& upstream_head_ = scratch_->upstream_head;
