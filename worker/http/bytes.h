@@ -37,8 +37,5 @@ constexpr bool is_tchar(unsigned char c) {
 constexpr bool is_value_byte(unsigned char c) {
   return (classes[c] & value) != 0;
 }
-constexpr bool is_target_byte(unsigned char c) {
-  return (classes[c] & target) != 0;
-}
 
 }  // namespace sluice::worker::http::bytes

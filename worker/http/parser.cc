@@ -1,9 +1,9 @@
-// Every byte of the head is checked as it arrives, so garbage is refused before the head is
-// complete, and nothing is filled until it may be: bytes without an empty line yet are
+// Every byte of the head is checked as it arrives, so garbage is refused before the head
+// is complete, and nothing is filled until it may be: bytes without an empty line yet are
 // scanned without filling the message (to refuse them early or ask for more); once the
 // end can be there, one scan validates the head and fills the message, after which the
-// framing fields (Content-Length, Transfer-Encoding, Host) are checked as a whole. See docs/http.md
-// for the rules and where they differ from HAProxy.
+// framing fields (Content-Length, Transfer-Encoding, Host) are checked as a whole. See
+// docs/http.md for the rules and where they differ from HAProxy.
 #include "worker/http/parser.h"
 
 #include <algorithm>
@@ -72,6 +72,19 @@ class head_scanner {
   size_t pos() const { return pos_; }
   unsigned status() const { return status_; }
   const char* why() const { return why_; }
+
+  // Whether the input holds an empty line that follows another line, which a complete
+  // head ends with. A memchr per line: the usual head arrives whole and is then scanned
+  // once, straight into the message; without one it cannot be complete, and a scan that
+  // fills nothing says what is missing or wrong.
+  bool may_be_complete() const {
+    for (size_t i = in_.find('\n'); i != std::string_view::npos; i = in_.find('\n', i)) {
+      ++i;
+      if (i < in_.size() && in_[i] == '\n') return true;
+      if (i + 1 < in_.size() && in_[i] == '\r' && in_[i + 1] == '\n') return true;
+    }
+    return false;
+  }
 
   step bad(const char* why, unsigned status = 400) {
     why_ = why;
@@ -249,20 +262,6 @@ parse_result from_scan(step s, const head_scanner& sc) {
   return failure(sc.status(), sc.why());
 }
 
-// Whether data[0, max_head) holds an empty line that follows another line, which a
-// complete head ends with. A few memchr calls: the usual head arrives whole, and is then
-// scanned once, straight into the message; without one the head cannot be complete, and
-// a scan that fills nothing says what is missing or wrong.
-bool may_hold_head_end(std::string_view data, size_t max_head) {
-  const std::string_view in = data.substr(0, std::min(data.size(), max_head));
-  for (size_t i = in.find('\n'); i != std::string_view::npos; i = in.find('\n', i)) {
-    ++i;
-    if (i < in.size() && in[i] == '\n') return true;
-    if (i + 1 < in.size() && in[i] == '\r' && in[i + 1] == '\n') return true;
-  }
-  return false;
-}
-
 // What the framing fields say, checked over all their occurrences.
 struct framing {
   bool has_length = false;
@@ -413,16 +412,26 @@ step scan_response(head_scanner& sc, response* out) {
   return sc.fields(out != nullptr ? &out->headers : nullptr);
 }
 
+// Scans the head at the start of `sc`'s data with `scan`, filling `out` only once the
+// head may be complete (see the top of this file). `sc` ends where the scan stopped.
+template <class Message>
+step scan_head(head_scanner& sc, step (*scan)(head_scanner&, Message*), Message& out) {
+  if (!sc.may_be_complete()) {
+    head_scanner probe = sc;
+    if (step s = scan(probe, nullptr); s != step::ok) {
+      sc = probe;
+      return s;
+    }
+  }
+  out.reset();
+  return scan(sc, &out);
+}
+
 }  // namespace
 
 parse_result parse_request(std::string_view data, const limits& lim, request& out) {
-  if (!may_hold_head_end(data, lim.max_head)) {
-    head_scanner probe(data, lim);
-    if (step s = scan_request(probe, nullptr); s != step::ok) return from_scan(s, probe);
-  }
-  out.reset();
   head_scanner sc(data, lim);
-  if (step s = scan_request(sc, &out); s != step::ok) return from_scan(s, sc);
+  if (step s = scan_head(sc, scan_request, out); s != step::ok) return from_scan(s, sc);
 
   if (const char* why = check_host(out)) return failure(400, why);
   framing f = apply_framing(out.headers, out.version_minor, out.close_after);
@@ -448,19 +457,13 @@ parse_result parse_request(std::string_view data, const limits& lim, request& ou
 
 parse_result parse_response(std::string_view data, const limits& lim, const request_context& req,
                             response& out) {
-  // Whatever an upstream gets wrong, the downstream sees a 502.
-  auto upstream_failure = [](step s, const head_scanner& sc) {
+  head_scanner sc(data, lim);
+  if (step s = scan_head(sc, scan_response, out); s != step::ok) {
+    // Whatever an upstream gets wrong, the downstream sees a 502.
     parse_result r = from_scan(s, sc);
     if (r.status == parse_status::error) r.http_status = 502;
     return r;
-  };
-  if (!may_hold_head_end(data, lim.max_head)) {
-    head_scanner probe(data, lim);
-    if (step s = scan_response(probe, nullptr); s != step::ok) return upstream_failure(s, probe);
   }
-  out.reset();
-  head_scanner sc(data, lim);
-  if (step s = scan_response(sc, &out); s != step::ok) return upstream_failure(s, sc);
 
   framing f = apply_framing(out.headers, out.version_minor, out.close_after);
   if (f.status != 0) return failure(502, f.why);
