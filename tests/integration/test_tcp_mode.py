@@ -155,12 +155,12 @@ backend other
         wait_for(lambda: re.search(pattern, s.output()), what="a tcplog line for 'other'")
 
     def test_each_message_of_a_conversation_is_answered(self):
-        # A read shorter than the buffer tells the reactor that socket is empty, and the
-        # next read waits for an event instead of trying. Every exchange here depends on
-        # the event after such a read: a lost one leaves a message unanswered (the
-        # client's timeout fails the test). Sizes around the 16 KiB buffer take both
-        # cases (short, and exactly full: the next read then tries at once), and the
-        # pauses make the proxy's reads wait on both sides.
+        # A read that leaves the socket empty (the kernel says none left) tells the
+        # reactor so, and the next read waits for an event instead of trying. Every
+        # exchange here depends on the event after such a read: a lost one leaves a
+        # message unanswered (the client's timeout fails the test). Sizes around the
+        # 16 KiB buffer take reads that fill it with more behind and reads that empty the
+        # socket exactly, and the pauses make the proxy's reads wait on both sides.
         backend = TcpBackend(self, echo_handler)
         port = free_port()
         Sluice(self, config(port, [("a", backend.port)]), [port])
