@@ -142,6 +142,7 @@ class RecordingBackend:
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = True
             allow_reuse_address = True
+            request_queue_size = 256  # a proxy may open many connections at once
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]

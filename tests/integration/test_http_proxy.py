@@ -2,6 +2,7 @@
 for keep-alive, bodies both ways, pipelining, HEAD, HTTP/1.0, 100-continue, upgrades,
 failures (503, 504, 502) and the access log."""
 
+import os
 import re
 import signal
 import socket
@@ -14,6 +15,7 @@ import urllib.request
 from harness import Sluice, TcpBackend, TempDirTest, free_port, wait_for
 from http_peers import (Client, RecordingBackend, exchange, exporter_frontend, find, get,
                         ok_response, read_head)
+from test_process_model import children, cmdline
 
 
 def config(port, backends, frontend_extra="", backend_extra="", defaults_extra="",
@@ -413,6 +415,58 @@ class HttpProxyTest(TempDirTest):
         self.assertGreaterEqual(time.monotonic() - started, 0.35)  # 0.7 s - the 0.3 s slept
         c.close()
         wait_for(lambda: sessions() == before + 1, what="the count unchanged")
+
+    def test_many_idle_connections_wake_together_and_close_together(self):
+        # Parked connections wait in one epoll set of the frontend, which is read a batch
+        # at a time: more clients than a batch (and than the sessions that may linger
+        # before parking) sending their next request together all get an answer, on the
+        # connection they came with, and closing together they all leave the counters.
+        b = RecordingBackend(self, "b")
+        port, prom = free_port(), free_port()
+        self.sluice = Sluice(self, config(port, [("app", [b.port])],
+                                          defaults_extra="    timeout http-keep-alive 30s")
+                             + exporter_frontend(prom), [port, prom])
+
+        def metric(name):
+            with urllib.request.urlopen(f"http://127.0.0.1:{prom}/metrics", timeout=10) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith(name + '{proxy="fe"}'):
+                        return float(line.rpartition(" ")[2])
+            return None
+
+        wait_for(lambda: metric("sluice_frontend_sessions_total") is not None,
+                 what="the frontend's session counter")
+        before = metric("sluice_frontend_sessions_total")  # the readiness probe's among them
+        n = 150
+        clients = [Client(port, timeout=5.0) for _ in range(n)]
+        for i, c in enumerate(clients):
+            c.send(f"GET /first{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        for c in clients:
+            self.assertEqual(c.response().status, 200)
+        time.sleep(0.4)  # idle: past the moment after which every one of them parks
+        wait_for(lambda: metric("sluice_frontend_current_sessions") == n,
+                 what="the idle connections counted")
+        # The worker is stopped while they send, so that it finds them all ready at once.
+        [worker] = [p for p in children(self.sluice.proc.pid)
+                    if cmdline(p).startswith("sluice: worker")]
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            for i, c in enumerate(clients):
+                c.send(f"GET /second{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        for i, c in enumerate(clients):
+            r = c.response()
+            self.assertEqual(r.status, 200, f"client {i}")
+        self.assertEqual(sorted(r.target for r in b.requests),
+                         sorted([f"/first{i}" for i in range(n)] +
+                                [f"/second{i}" for i in range(n)]))
+        self.assertEqual(metric("sluice_frontend_sessions_total"), before + n)
+        time.sleep(0.4)  # parked again: the second park of each (its descriptor is known)
+        for c in clients:
+            c.close()
+        wait_for(lambda: metric("sluice_frontend_current_sessions") == 0,
+                 what="every closed connection out of the counters")
 
     def test_tcp_smart_accept_acknowledges_the_request_with_the_response(self):
         # HAProxy's default in mode http: the listener does not acknowledge a request at

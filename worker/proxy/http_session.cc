@@ -113,7 +113,8 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
         deadline_(client_.get_executor(), clock::time_point::max()),
         src_(c.src),
         dst_(c.dst),
-        requests_(c.requests) {}
+        requests_(c.requests),
+        in_idle_set_(c.in_idle_set) {}
   ~http_session() { session_scratch::give(std::move(scratch_)); }
 
   static void start(client_connection c, frontend_runtime& fe, const tls::server_context* tls) {
@@ -269,7 +270,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
     if (!fe_.idle) fe_.idle = std::make_unique<idle_clients>(client_.get_executor(), fe_, &resume);
     const uint64_t keep_ms = keep_alive_ms();
     fe_.idle->park({std::move(client_.socket()), std::move(ticket_), std::move(counted_), src_,
-                    dst_, requests_},
+                    dst_, requests_, in_idle_set_},
                    keep_ms != 0 ? parked_since_ + milliseconds(keep_ms) : clock::time_point::max());
   }
 
@@ -1012,6 +1013,7 @@ class http_session : public std::enable_shared_from_this<http_session>, public s
   route::peer src_, dst_;
   uint64_t req_len_ = 0;
   uint64_t requests_ = 0;
+  bool in_idle_set_ = false;  // see client_connection
   // For the counters of the transaction in flight.
   server_runtime* counted_server_ = nullptr;
   int64_t queue_us_ = -1, connect_us_ = -1, response_us_ = -1;

@@ -1,14 +1,22 @@
 #pragma once
 // Keep-alive client connections of a mode http frontend between two requests, held
-// without a session. An idle connection keeps its socket, the counts it takes part in,
-// the addresses and its request count: a few hundred bytes, where a session holds its
-// coroutine frames, its messages and its buffers. When bytes (or the end) arrive, the
-// frontend's resume function builds a session again from it.
+// without a session and outside Asio. An idle connection keeps its descriptor, the counts
+// it takes part in, the addresses and its request count: about a hundred bytes, where a
+// session holds its coroutine frames, its messages and its buffers, and an Asio socket its
+// reactor state and a pending wait. When bytes (or the end) arrive, the frontend's resume
+// function builds a socket and a session again from it.
+//
+// The descriptors wait in an epoll set of the frontend's own (EPOLLONESHOT), which the
+// worker's event loop watches as one descriptor: ten thousand idle clients are one pending
+// wait, not ten thousand. Parking costs two epoll_ctl (out of Asio's set, into this one)
+// and waking one (back into Asio's); a connection quiet long enough to park pays that
+// once per idle period.
 //
 // The connections of one frontend all wait `timeout http-keep-alive`, so the oldest
 // expires first: one list in parking order and one timer, set for its head, close the
 // ones idle too long (there is no timer per connection).
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -41,20 +49,36 @@ struct client_connection {
   session_ticket ticket;
   connection_count counted;
   route::peer src, dst;
-  uint64_t requests = 0;  // answered on this connection so far
+  uint64_t requests = 0;     // answered on this connection so far
+  bool in_idle_set = false;  // parked before: its descriptor is (disabled) in the idle set
 };
 
-class idle_clients;
-
+// A parked connection: its descriptor and Asio's state bits for it, and the rest of its
+// client_connection.
 struct idle_client {
-  explicit idle_client(client_connection c) : conn(std::move(c)) {}
-  client_connection conn;
+  // Takes all but the socket from `c`, whose descriptor `fd` was.
+  idle_client(int fd, uint8_t socket_state, bool v6, client_connection& c)
+      : fd(fd),
+        socket_state(socket_state),
+        v6(v6),
+        ticket(std::move(c.ticket)),
+        counted(std::move(c.counted)),
+        src(c.src),
+        dst(c.dst),
+        requests(c.requests) {}
+
+  int fd;
+  uint8_t socket_state;  // Asio's bits for the descriptor (non-blocking, not shared)
+  bool v6;
+  session_ticket ticket;
+  connection_count counted;
+  route::peer src, dst;
+  uint64_t requests;
 
   // The list's bookkeeping.
   std::chrono::steady_clock::time_point expires;
   idle_client* prev = nullptr;
   idle_client* next = nullptr;
-  idle_clients* list = nullptr;  // null once off the list (resumed, expired, list gone)
 };
 
 class idle_clients {
@@ -63,28 +87,39 @@ class idle_clients {
   // Takes a connection back: it has bytes to read, or its end.
   using resume_fn = void (*)(client_connection, frontend_runtime&);
 
+  // Throws system_error when the epoll set cannot be made.
   idle_clients(const asio::any_io_executor& ex, frontend_runtime& fe, resume_fn resume);
-  // Forgets the connections still waiting (they close with the event loop).
+  // Closes the connections still waiting.
   ~idle_clients();
   idle_clients(const idle_clients&) = delete;
   idle_clients& operator=(const idle_clients&) = delete;
 
   // Closes the connection at `expires` (time_point::max(): never), which must not come
-  // before that of any connection parked earlier.
+  // before that of any connection parked earlier. A connection that cannot be watched
+  // (epoll_ctl fails) closes at once.
   void park(client_connection c, clock::time_point expires);
+
+  size_t size() const { return size_; }
 
  private:
   void link(idle_client* c, clock::time_point expires);
   void unlink(idle_client* c);
   void arm();
   void expire();
+  void watch();
+  void wake();
+  static void close(idle_client* c);
 
+  asio::any_io_executor ex_;
   frontend_runtime& fe_;
   resume_fn resume_;
+  asio::posix::stream_descriptor set_;  // the epoll set of the parked descriptors
+  bool watching_ = false;
   asio::steady_timer timer_;
   bool timer_set_ = false;
   idle_client* head_ = nullptr;  // the oldest
   idle_client* tail_ = nullptr;
+  size_t size_ = 0;
 };
 
 }  // namespace sluice::worker
