@@ -10,7 +10,7 @@
 #include <cstring>
 #include <iostream>
 
-#include "worker/core/socket_impl.h"
+#include "worker/core/accept.h"
 #include "worker/log/access_log.h"
 #include "worker/proxy/http_session.h"
 #include "worker/tcp/tcp_session.h"
@@ -21,14 +21,6 @@ namespace {
 
 std::string where(const sluice::config::Origin& o) {
   return o.file() + ":" + std::to_string(o.line()) + ": ";
-}
-
-// Asio marks every socket it adopts, accepted ones included, as possibly duplicated, and
-// so takes it out of epoll (EPOLL_CTL_DEL) before closing it: a system call per connection
-// that close() does by itself for a descriptor no other process or descriptor holds, which
-// is what an accepted socket is here.
-void mark_unshared(tcp::socket& s) {
-  socket_impl(s).state_ &= static_cast<unsigned char>(~asio::detail::socket_ops::possible_dup);
 }
 
 }  // namespace
@@ -262,22 +254,39 @@ awaitable<void> runtime::accept_loop(tcp::acceptor& acceptor, frontend_runtime& 
   const tcp::endpoint listening = acceptor.local_endpoint(lec);
   ends.dst_known = !lec && !listening.address().is_unspecified();
   if (ends.dst_known) ends.dst = to_peer(listening);
+  // accept_now needs a non-blocking listener (one ioctl per listener, not per connection).
+  acceptor.non_blocking(true, lec);
+  // At most `burst` connections in a row, then the loop's other work: a crowd of new
+  // clients does not hold up the ones already served.
+  constexpr int burst = 64;
+  int taken = 0;
   tcp::endpoint peer;
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(peer, use_result);
-    if (ec) {
+    tcp::socket socket(io_);
+    const accepted a = accept_now(acceptor, socket, peer);
+    if (a == accepted::closed) co_return;
+    if (a == accepted::retry) continue;
+    if (a == accepted::none) {
+      taken = 0;
+      auto [ec] = co_await acceptor.async_wait(tcp::acceptor::wait_read, use_result);
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      continue;
+    }
+    if (a == accepted::exhausted) {
       // Out of descriptors or memory: pause briefly instead of spinning on the error.
       asio::steady_timer pause(io_, std::chrono::milliseconds(100));
       co_await pause.async_wait(use_result);
       continue;
     }
     ends.src = to_peer(peer);
-    mark_unshared(socket);
     if (fe.cfg->mode() == sluice::config::MODE_HTTP) {
       start_http_session(std::move(socket), ends, fe, tls);
     } else {
       start_tcp_session(std::move(socket), ends, fe, bufsize, tls);
+    }
+    if (++taken == burst) {
+      taken = 0;
+      co_await asio::post(io_, asio::use_awaitable);
     }
   }
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Asio's implementation state of a TCP socket (descriptor, state bits, reactor data), for
-// the few places that adjust what Asio does with it: `mark_unshared` at accept and the
+// the few places that adjust what Asio does with it: the accept of worker/core/accept.h and the
 // reads of worker/core/receive.h. Asio keeps it in a protected member, reached through a
 // derived class.
 
