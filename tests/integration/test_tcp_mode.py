@@ -9,6 +9,7 @@ import unittest
 
 from harness import (Sluice, TcpBackend, TempDirTest, echo_handler, free_port, recv_all,
                      wait_for)
+from test_process_model import children, cmdline
 
 
 def config(port, servers, extra_backend="", extra_defaults=""):
@@ -194,6 +195,53 @@ backend other
             c.sendall(b"still here")
             c.shutdown(socket.SHUT_WR)
             self.assertEqual(recv_all(c), b"still herebye")
+
+    def test_a_slow_reader_gets_every_byte_and_resets_mid_stream_end_only_their_session(self):
+        # Between plain sockets the bytes go through pipes (splice): a reader slower than
+        # the server holds the server back (nothing is lost or reordered, whatever the
+        # sizes of the moves), and a client that resets while bytes are still flowing to
+        # it ends its own session only, with the same worker serving on.
+        size = 8 << 20
+        chunk = bytes(range(256)) * 256  # 64 KiB
+
+        def stream_handler(sock, backend):
+            try:
+                for _ in range(size // len(chunk)):
+                    sock.sendall(chunk)
+            except OSError:
+                pass  # the client went away (the reset case)
+
+        backend = TcpBackend(self, stream_handler)
+        port = free_port()
+        s = Sluice(self, config(port, [("a", backend.port)]), [port])
+        worker = lambda: [p for p in children(s.proc.pid)
+                          if cmdline(p).startswith("sluice: worker")]
+        wait_for(lambda: len(worker()) == 1, what="the worker")
+        [pid] = worker()
+        with socket.create_connection(("127.0.0.1", port)) as c:
+            c.settimeout(20)
+            got = bytearray()
+            while len(got) < size:
+                data = c.recv(7001)  # small reads, with pauses at first
+                if not data:
+                    break
+                got += data
+                if len(got) < (1 << 20):
+                    time.sleep(0.001)
+        self.assertEqual(len(got), size)
+        self.assertEqual(bytes(got), chunk * (size // len(chunk)))
+        for _ in range(20):
+            c = socket.create_connection(("127.0.0.1", port))
+            c.settimeout(20)
+            seen = 0
+            while seen < (1 << 20):
+                seen += len(c.recv(1 << 16))
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            c.close()
+        with socket.create_connection(("127.0.0.1", port)) as c:
+            c.settimeout(20)
+            self.assertGreater(len(c.recv(1000)), 0)
+        self.assertEqual(worker(), [pid])
 
 
 if __name__ == "__main__":

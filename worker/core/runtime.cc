@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <iostream>
 
@@ -88,7 +89,11 @@ runtime::runtime(const sluice::config::Config& cfg, const health::table* table, 
       table_(table),
       slot_(slot),
       signals_(io_, SIGINT, SIGTERM, SIGQUIT),
-      hard_stop_(io_) {}
+      hard_stop_(io_) {
+  // A write to a connection its peer has closed fails with EPIPE; only splice() cannot
+  // be asked not to raise SIGPIPE as well (sends use MSG_NOSIGNAL).
+  ::signal(SIGPIPE, SIG_IGN);
+}
 
 runtime::~runtime() {
   sessions_.cancel_drain();

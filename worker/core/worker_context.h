@@ -7,6 +7,7 @@
 #include "proto/config.pb.h"
 #include "stats/counters.h"
 #include "worker/core/buffer_pool.h"
+#include "worker/core/splice.h"
 #include "worker/http/parser.h"
 #include "worker/upstream/pool.h"
 
@@ -22,6 +23,7 @@ struct worker_context {
   http::limits limits;
   uint32_t bufsize = 16384;
   buffer_pool buffers;     // of bufsize bytes
+  pipe_pool pipes;         // for splice() in mode tcp
   uint32_t lingering = 0;  // keep-alive sessions waiting a moment before they park
   access_log* log = nullptr;
   stats::counter_block* process_counters = nullptr;  // null when nothing is counted

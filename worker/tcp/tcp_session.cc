@@ -7,6 +7,8 @@
 
 #include "worker/core/counting.h"
 #include "worker/core/peer.h"
+#include "worker/core/receive.h"
+#include "worker/core/splice.h"
 #include "worker/log/access_log.h"
 #include "worker/tls/handshake.h"
 #include "worker/upstream/connect.h"
@@ -29,12 +31,17 @@ class tcp_session : public server_user {
         server_(client_.get_executor()),
         fe_(fe),
         watchdog_(client_.get_executor()),
-        up_(bufsize),
-        down_(bufsize) {
+        bufsize_(bufsize) {
     if (fe.worker != nullptr) {
       count::add(fe.counters, &stats::counter_block::sessions);
       count::add(fe.worker->process_counters, &stats::counter_block::sessions);
     }
+  }
+
+  ~tcp_session() {
+    // A pipe still holding bytes (the session ended mid-move) is not reused.
+    pipe_pool::close(up_pipe_);
+    pipe_pool::close(down_pipe_);
   }
 
   // Each coroutine takes the session's owner as a parameter, so its frame keeps the
@@ -105,39 +112,94 @@ class tcp_session : public server_user {
     if (idle_limit().count() > 0) {
       asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
     }
-    asio::co_spawn(client_.get_executor(), pump(self, client_, server_, up_, true), asio::detached);
-    co_await pump(self, server_, client_, down_, false);
+#if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+    if (!client_.secure() && !server_.secure() && fe_.worker != nullptr) {
+      reactor_ = &reactor_of(client_.get_executor());
+    }
+#endif
+    up_.resize(bufsize_);
+    down_.resize(bufsize_);
+    asio::co_spawn(client_.get_executor(), pump(self, client_, server_, up_, up_pipe_, true),
+                   asio::detached);
+    co_await pump(self, server_, client_, down_, down_pipe_, false);
   }
 
  private:
-  void shut_down() override { close_all(); }
+  void shut_down() override {
+    close_all();
+  }
 
-  // Copies one direction until its source closes or an error ends the session.
+  // Moves one direction until its source closes or an error ends the session. The bytes
+  // are copied through `buf`; between two plain sockets, once a read fills the buffer (a
+  // bulk transfer), they go through a pipe with splice() instead, never through user
+  // space, until a move takes less than a buffer: then copying costs less again (a copying
+  // read knows when it has emptied the socket, worker/core/receive.h; a move into a pipe
+  // does not, and the next one finds nothing).
   awaitable<void> pump([[maybe_unused]] std::shared_ptr<tcp_session> self, tls::stream& from,
-                       tls::stream& to, std::vector<char>& buf, bool from_client) {
+                       tls::stream& to, std::vector<char>& buf, [[maybe_unused]] pipe_fds& pipe,
+                       bool from_client) {
+    bool splicing = false;
     for (;;) {
-      auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), use_result);
-      if (rec) {
-        if (rec == asio::error::eof && !closed_) {
-          error_code ignored;
-          to.socket().shutdown(tcp::socket::shutdown_send, ignored);  // pass the half-close on
-          (from_client ? client_done_ : server_done_) = true;
-          touch();
-        } else {
-          close_all();
+      if (!splicing) {
+        auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), use_result);
+        if (rec) {
+          source_ended(rec, to, from_client);
+          break;
         }
+        touch();
+        auto [wec, written] =
+            co_await asio::async_write(to, asio::buffer(buf.data(), n), use_result);
+        (from_client ? bytes_up_ : rec_.bytes) += written;
+        if (wec) {
+          close_all();
+          break;
+        }
+        touch();
+        splicing = n == buf.size() && reactor_ != nullptr;
+        continue;
+      }
+#if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+      constexpr size_t most = 1 << 20;  // a move takes what the pipe holds (64 KiB by default)
+      pipe_pool& pool = fe_.worker->pipes;
+      auto [rec, n] =
+          co_await async_splice_in(*reactor_, from.socket(), pool, pipe, most, use_result);
+      if (rec) {
+        source_ended(rec, to, from_client);
         break;
       }
       touch();
-      auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_result);
-      (from_client ? bytes_up_ : rec_.bytes) += written;
+      error_code wec;
+      for (size_t left = n; left > 0;) {
+        auto [ec, m] = co_await async_splice_out(*reactor_, to.socket(), pipe, left, use_result);
+        if (ec) {
+          wec = ec;
+          break;
+        }
+        left -= m;
+        (from_client ? bytes_up_ : rec_.bytes) += m;
+      }
       if (wec) {
         close_all();
         break;
       }
+      pool.give(std::exchange(pipe, pipe_fds{}));  // emptied
       touch();
+      splicing = n >= buf.size();
+#endif
     }
     if (client_done_ && server_done_) close_all();
+  }
+
+  // The source has ended: pass the half-close on (or end the session on an error).
+  void source_ended(const error_code& ec, tls::stream& to, bool from_client) {
+    if (ec == asio::error::eof && !closed_) {
+      error_code ignored;
+      to.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      (from_client ? client_done_ : server_done_) = true;
+      touch();
+    } else {
+      close_all();
+    }
   }
 
   // One timer per session, re-armed only when it fires: activity just stamps a time.
@@ -178,7 +240,9 @@ class tcp_session : public server_user {
     return std::chrono::milliseconds(ms);
   }
 
-  void touch() { last_activity_ = clock::now(); }
+  void touch() {
+    last_activity_ = clock::now();
+  }
 
   // The connection's counters and its log line, once, when it ends.
   void log() {
@@ -236,8 +300,12 @@ class tcp_session : public server_user {
   std::optional<size_t> server_index_;
   asio::steady_timer watchdog_;
   clock::time_point last_activity_ = clock::now();
+  uint32_t bufsize_;
   std::vector<char> up_;
   std::vector<char> down_;
+  asio::detail::reactor* reactor_ = nullptr;  // set when both sides are plain: may splice
+  pipe_fds up_pipe_;                          // a pipe with bytes in it, while a move is under way
+  pipe_fds down_pipe_;
   bool client_done_ = false;
   bool server_done_ = false;
   bool closed_ = false;
