@@ -183,9 +183,18 @@ bool runtime::start(std::vector<std::string>& errors,
       tls = tls_for(*specs[l.spec].bind, errors);
       if (tls == nullptr) continue;
     }
-    asio::co_spawn(io_, accept_loop(*acc, *proxies_.frontends[specs[l.spec].frontend_index], tls),
-                   asio::detached);
+    conn_ends ends;
+    error_code lec;
+    const tcp::endpoint listening = acc->local_endpoint(lec);
+    ends.dst_known = !lec && !listening.address().is_unspecified();
+    if (ends.dst_known) ends.dst = to_peer(listening);
+    // accept_now needs a non-blocking listener (one ioctl per listener, not per connection).
+    acc->non_blocking(true, lec);
+    listeners_.push_back(std::make_unique<listener>(
+        listener{*acc, *proxies_.frontends[specs[l.spec].frontend_index], tls, ends,
+                 cfg_.global().bufsize(), asio::steady_timer(io_)}));
     acceptors_.push_back(std::move(acc));
+    asio::post(io_, [this, &ln = *listeners_.back()] { accept_some(ln); });
   }
   watch_signals();
   bool sweep = false;
@@ -251,49 +260,40 @@ const tls::server_context* runtime::tls_for(const sluice::config::Bind& bind,
   return tls_contexts_.back().second.get();
 }
 
-awaitable<void> runtime::accept_loop(tcp::acceptor& acceptor, frontend_runtime& fe,
-                                     const tls::server_context* tls) {
-  const uint32_t bufsize = cfg_.global().bufsize();
-  conn_ends ends;
-  error_code lec;
-  const tcp::endpoint listening = acceptor.local_endpoint(lec);
-  ends.dst_known = !lec && !listening.address().is_unspecified();
-  if (ends.dst_known) ends.dst = to_peer(listening);
-  // accept_now needs a non-blocking listener (one ioctl per listener, not per connection).
-  acceptor.non_blocking(true, lec);
+void runtime::accept_some(listener& l) {
   // At most `burst` connections in a row, then the loop's other work: a crowd of new
   // clients does not hold up the ones already served.
   constexpr int burst = 64;
-  int taken = 0;
   tcp::endpoint peer;
-  for (;;) {
+  for (int taken = 0; taken < burst;) {
     tcp::socket socket(io_);
-    const accepted a = accept_now(acceptor, socket, peer);
-    if (a == accepted::closed) co_return;
+    const accepted a = accept_now(l.acceptor, socket, peer);
+    if (a == accepted::closed) return;
     if (a == accepted::retry) continue;
     if (a == accepted::none) {
-      taken = 0;
-      auto [ec] = co_await acceptor.async_wait(tcp::acceptor::wait_read, use_result);
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      continue;
+      l.acceptor.async_wait(tcp::acceptor::wait_read, [this, &l](const error_code& ec) {
+        if (ec == asio::error::operation_aborted || !l.acceptor.is_open()) return;
+        accept_some(l);
+      });
+      return;
     }
     if (a == accepted::exhausted) {
       // Out of descriptors or memory: pause briefly instead of spinning on the error.
-      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
-      co_await pause.async_wait(use_result);
-      continue;
+      l.pause.expires_after(std::chrono::milliseconds(100));
+      l.pause.async_wait([this, &l](const error_code& ec) {
+        if (!ec) accept_some(l);
+      });
+      return;
     }
-    ends.src = to_peer(peer);
-    if (fe.cfg->mode() == sluice::config::MODE_HTTP) {
-      start_http_session(std::move(socket), ends, fe, tls);
+    ++taken;
+    l.ends.src = to_peer(peer);
+    if (l.fe.cfg->mode() == sluice::config::MODE_HTTP) {
+      start_http_session(std::move(socket), l.ends, l.fe, l.tls);
     } else {
-      start_tcp_session(std::move(socket), ends, fe, bufsize, tls);
-    }
-    if (++taken == burst) {
-      taken = 0;
-      co_await asio::post(io_, asio::use_awaitable);
+      start_tcp_session(std::move(socket), l.ends, l.fe, l.bufsize, l.tls);
     }
   }
+  asio::post(io_, [this, &l] { accept_some(l); });
 }
 
 void runtime::run() {

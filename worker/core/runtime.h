@@ -11,6 +11,7 @@
 #include "proto/config.pb.h"
 #include "stats/counters.h"
 #include "worker/core/asio.h"
+#include "worker/core/peer.h"
 #include "worker/core/proxies.h"
 #include "worker/core/worker_context.h"
 #include "worker/tls/context.h"
@@ -61,8 +62,20 @@ class runtime {
   asio::io_context& io() { return io_; }
 
  private:
-  awaitable<void> accept_loop(tcp::acceptor& acceptor, frontend_runtime& fe,
-                              const tls::server_context* tls);
+  // A listening socket and what its connections start with.
+  struct listener {
+    tcp::acceptor& acceptor;
+    frontend_runtime& fe;
+    const tls::server_context* tls;  // null on a plain bind
+    conn_ends ends;
+    uint32_t bufsize;
+    asio::steady_timer pause;  // after running out of descriptors or memory
+  };
+  // Takes the connections waiting on `l` (up to a burst), starts their sessions, and
+  // waits for the next ones. Plain handlers, not a coroutine: each session starts from
+  // the event loop itself, as with Asio's own accept, so its frames come from and go
+  // back to the loop's recycled blocks.
+  void accept_some(listener& l);
   // The TLS context of an `ssl` bind, built on first use (several sockets share a bind).
   const tls::server_context* tls_for(const sluice::config::Bind& bind,
                                      std::vector<std::string>& errors);
@@ -89,6 +102,7 @@ class runtime {
   // reactor can skip their locks, about 28 mutex lock/unlock pairs per proxied connection.
   asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::vector<std::unique_ptr<listener>> listeners_;
   tls::ticket_ring ring_;
   std::vector<std::pair<const sluice::config::Bind*, std::unique_ptr<tls::server_context>>>
       tls_contexts_;
