@@ -38,7 +38,7 @@
 #include <utility>
 
 #include "worker/core/asio.h"
-#include "worker/core/socket_impl.h"
+#include "worker/core/reactor_ops.h"
 
 namespace sluice::worker {
 
@@ -49,16 +49,13 @@ using reactor = asio::detail::reactor;
 using reactor_op = asio::detail::reactor_op;
 
 template <typename Handler>
-class op : public reactor_op {
+class op : public completing_op<op<Handler>, Handler> {
  public:
   op(int fd, asio::mutable_buffer buf, Handler&& h)
-      : reactor_op(asio::error::operation_aborted, &op::perform, &op::complete),
-        fd_(fd),
-        buf_(buf),
-        handler_(std::move(h)) {}
+      : completing_op<op<Handler>, Handler>(&op::perform, std::move(h)), fd_(fd), buf_(buf) {}
 
  private:
-  static status perform(reactor_op* base) {
+  static reactor_op::status perform(reactor_op* base) {
     auto* o = static_cast<op*>(base);
     iovec iov{o->buf_.data(), o->buf_.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
@@ -73,16 +70,16 @@ class op : public reactor_op {
       if (n > 0) {
         o->ec_ = error_code();  // completed without a read (reactor shutting down): aborted
         o->bytes_transferred_ = static_cast<size_t>(n);
-        return left_to_read(msg) == 0 ? done_and_exhausted : done;
+        return left_to_read(msg) == 0 ? reactor_op::done_and_exhausted : reactor_op::done;
       }
       if (n == 0) {
         o->ec_ = asio::error::eof;
-        return done_and_exhausted;
+        return reactor_op::done_and_exhausted;
       }
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return reactor_op::not_done;
       o->ec_ = error_code(errno, asio::error::get_system_category());
-      return done;
+      return reactor_op::done;
     }
   }
 
@@ -98,24 +95,8 @@ class op : public reactor_op {
     return -1;
   }
 
-  // `owner` is null when the io_context is destroyed with the read pending: the handler
-  // is destroyed, not called.
-  static void complete(void* owner, asio::detail::scheduler_operation* base, const error_code&,
-                       std::size_t) {
-    auto* o = static_cast<op*>(base);
-    Handler h(std::move(o->handler_));
-    const error_code ec = o->ec_;
-    const std::size_t n = o->bytes_transferred_;
-    // Freed before the handler runs, so the next read can take the same memory.
-    asio::recycling_allocator<op> alloc;
-    o->~op();
-    alloc.deallocate(o, 1);
-    if (owner != nullptr) std::move(h)(ec, n);
-  }
-
   int fd_;
   asio::mutable_buffer buf_;
-  Handler handler_;
 };
 
 }  // namespace receive_detail
@@ -145,16 +126,8 @@ auto async_receive(asio::detail::reactor& r, tcp::socket& s, asio::mutable_buffe
   (void)r;
   return s.async_read_some(buf, std::forward<Token>(token));
 #else
-  return asio::async_initiate<Token, void(error_code, std::size_t)>(
-      [&r, &s](auto handler, asio::mutable_buffer b) {
-        using op = receive_detail::op<std::decay_t<decltype(handler)> >;
-        asio::recycling_allocator<op> alloc;
-        op* p = new (alloc.allocate(1)) op(s.native_handle(), b, std::move(handler));
-        auto& impl = socket_impl(s);
-        r.start_op(asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_, p, false,
-                   true);
-      },
-      token, buf);
+  return start_reactor_op<receive_detail::op>(r, s, asio::detail::reactor::read_op,
+                                              std::forward<Token>(token), s.native_handle(), buf);
 #endif
 }
 

@@ -20,16 +20,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/detail/reactor.hpp>
-#include <boost/asio/detail/reactor_op.hpp>
-#include <boost/asio/recycling_allocator.hpp>
 #include <cerrno>
 #include <utility>
 #include <vector>
 
 #include "worker/core/asio.h"
-#include "worker/core/socket_impl.h"
+#include "worker/core/reactor_ops.h"
 
 namespace sluice::worker {
 
@@ -108,18 +104,17 @@ inline ssize_t splice_once(int in, int out, size_t len) {
 // `pool` set: a move in, into a pipe taken from it when the socket has bytes, left in
 // `*pipe` (given back if nothing came). Otherwise a move out of `*pipe`.
 template <typename Handler>
-class op : public reactor_op {
+class op : public completing_op<op<Handler>, Handler> {
  public:
   op(int sock, pipe_pool* pool, pipe_fds* pipe, size_t len, Handler&& h)
-      : reactor_op(asio::error::operation_aborted, &op::perform, &op::complete),
+      : completing_op<op<Handler>, Handler>(&op::perform, std::move(h)),
         sock_(sock),
         pool_(pool),
         pipe_(pipe),
-        len_(len),
-        handler_(std::move(h)) {}
+        len_(len) {}
 
  private:
-  static status perform(reactor_op* base) {
+  static reactor_op::status perform(reactor_op* base) {
     auto* o = static_cast<op*>(base);
     if (o->pool_ == nullptr) {
       return moved(o, splice_once(o->pipe_->read_end, o->sock_, o->len_), o->bytes_transferred_);
@@ -127,10 +122,11 @@ class op : public reactor_op {
     pipe_fds p = o->pool_->take();
     if (!p.valid()) {
       o->ec_ = asio::error::no_descriptors;
-      return done;
+      return reactor_op::done;
     }
-    const status s = moved(o, splice_once(o->sock_, p.write_end, o->len_), o->bytes_transferred_);
-    if (s == done && !o->ec_) {
+    const reactor_op::status s =
+        moved(o, splice_once(o->sock_, p.write_end, o->len_), o->bytes_transferred_);
+    if (s == reactor_op::done && !o->ec_) {
       *o->pipe_ = p;
     } else {
       o->pool_->give(p);  // nothing went in
@@ -138,41 +134,11 @@ class op : public reactor_op {
     return s;
   }
 
-  // `owner` is null when the io_context is destroyed with the move pending: the handler
-  // is destroyed, not called.
-  static void complete(void* owner, asio::detail::scheduler_operation* base, const error_code&,
-                       std::size_t) {
-    auto* o = static_cast<op*>(base);
-    Handler h(std::move(o->handler_));
-    const error_code ec = o->ec_;
-    const std::size_t n = o->bytes_transferred_;
-    asio::recycling_allocator<op> alloc;
-    o->~op();
-    alloc.deallocate(o, 1);
-    if (owner != nullptr) std::move(h)(ec, n);
-  }
-
   int sock_;
   pipe_pool* pool_;
   pipe_fds* pipe_;
   size_t len_;
-  Handler handler_;
 };
-
-template <typename Token>
-auto start(asio::detail::reactor& r, tcp::socket& s, int op_type, pipe_pool* pool, pipe_fds* pipe,
-           size_t len, Token&& token) {
-  return asio::async_initiate<Token, void(error_code, std::size_t)>(
-      [&r, &s, op_type, pool, pipe, len](auto handler) {
-        using op_t = op<std::decay_t<decltype(handler)> >;
-        asio::recycling_allocator<op_t> alloc;
-        op_t* p =
-            new (alloc.allocate(1)) op_t(s.native_handle(), pool, pipe, len, std::move(handler));
-        auto& impl = socket_impl(s);
-        r.start_op(op_type, impl.socket_, impl.reactor_data_, p, false, true);
-      },
-      token);
-}
 
 }  // namespace splice_detail
 
@@ -181,16 +147,18 @@ auto start(asio::detail::reactor& r, tcp::socket& s, int op_type, pipe_pool* poo
 template <typename Token>
 auto async_splice_in(asio::detail::reactor& r, tcp::socket& from, pipe_pool& pool, pipe_fds& pipe,
                      size_t len, Token&& token) {
-  return splice_detail::start(r, from, asio::detail::reactor::read_op, &pool, &pipe, len,
-                              std::forward<Token>(token));
+  return start_reactor_op<splice_detail::op>(r, from, asio::detail::reactor::read_op,
+                                             std::forward<Token>(token), from.native_handle(),
+                                             &pool, &pipe, len);
 }
 
 // Moves up to `len` bytes (at most what `pipe` holds) from `pipe` to `to`.
 template <typename Token>
 auto async_splice_out(asio::detail::reactor& r, tcp::socket& to, pipe_fds& pipe, size_t len,
                       Token&& token) {
-  return splice_detail::start(r, to, asio::detail::reactor::write_op, nullptr, &pipe, len,
-                              std::forward<Token>(token));
+  return start_reactor_op<splice_detail::op>(r, to, asio::detail::reactor::write_op,
+                                             std::forward<Token>(token), to.native_handle(),
+                                             static_cast<pipe_pool*>(nullptr), &pipe, len);
 }
 #endif
 
