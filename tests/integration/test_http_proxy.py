@@ -468,6 +468,32 @@ class HttpProxyTest(TempDirTest):
         wait_for(lambda: metric("sluice_frontend_current_sessions") == 0,
                  what="every closed connection out of the counters")
 
+    def test_defer_accept_hands_over_a_connection_once_its_request_is_there(self):
+        # `bind ... defer-accept` (TCP_DEFER_ACCEPT): a client that connects and says
+        # nothing is not accepted yet (no session counted); its first bytes bring it in.
+        b = RecordingBackend(self, "b")
+        port, prom = free_port(), free_port()
+        text = config(port, [("app", [b.port])]).replace(
+            f"bind 127.0.0.1:{port}", f"bind 127.0.0.1:{port} defer-accept")
+        self.sluice = Sluice(self, text + exporter_frontend(prom), [port, prom])
+
+        def sessions():
+            with urllib.request.urlopen(f"http://127.0.0.1:{prom}/metrics", timeout=10) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith('sluice_frontend_sessions_total{proxy="fe"}'):
+                        return float(line.rpartition(" ")[2])
+            return None
+
+        wait_for(lambda: sessions() is not None, what="the frontend's session counter")
+        before = sessions()
+        c = Client(port)
+        time.sleep(0.3)  # long enough for an accept, far from the kernel's 1 s deferral
+        self.assertEqual(sessions(), before)
+        c.send(b"GET /d HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(c.response().status, 200)
+        self.assertEqual(sessions(), before + 1)
+        c.close()
+
     def test_tcp_smart_accept_acknowledges_the_request_with_the_response(self):
         # HAProxy's default in mode http: the listener does not acknowledge a request at
         # once (TCP_QUICKACK off) but with the response, so a one-request connection

@@ -178,6 +178,11 @@ bool runtime::start(std::vector<std::string>& errors,
     // Set either way: a listening socket outlives reloads, which may change the option.
     const int quickack = smart_accept ? 0 : 1;
     ::setsockopt(l.fd, IPPROTO_TCP, TCP_QUICKACK, &quickack, sizeof quickack);
+    // `defer-accept`: the kernel hands a connection over once its first bytes are there
+    // (or, at worst, after a second), so its session reads at once instead of waiting.
+    // Set either way, as above.
+    const int defer_s = specs[l.spec].bind->defer_accept() ? 1 : 0;
+    ::setsockopt(l.fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s);
     const tls::server_context* tls = nullptr;
     if (specs[l.spec].bind->ssl()) {
       tls = tls_for(*specs[l.spec].bind, errors);
