@@ -10,12 +10,11 @@ import struct
 import threading
 import time
 import unittest
-import urllib.request
 
 from harness import Sluice, TcpBackend, TempDirTest, free_port, wait_for
 from http_peers import (Client, RecordingBackend, exchange, exporter_frontend, find, get,
                         ok_response, read_head)
-from test_process_model import children, cmdline
+from test_metrics import children, samples, scrape
 
 
 def config(port, backends, frontend_extra="", backend_extra="", defaults_extra="",
@@ -54,6 +53,11 @@ def established_to(port):
                 n += 1
     return n
 
+
+
+def fe_metric(prom, name):
+    """The sample `name` of frontend `fe` from the exporter on `prom` (None when absent)."""
+    return samples(scrape(prom)).get(name + '{proxy="fe"}')
 
 class HttpProxyTest(TempDirTest):
     def start(self, backends=None, **kw):
@@ -386,11 +390,7 @@ class HttpProxyTest(TempDirTest):
                              + exporter_frontend(prom), [port, prom])
 
         def sessions():
-            with urllib.request.urlopen(f"http://127.0.0.1:{prom}/metrics", timeout=10) as r:
-                for line in r.read().decode().splitlines():
-                    if line.startswith('sluice_frontend_sessions_total{proxy="fe"}'):
-                        return float(line.rpartition(" ")[2])
-            return None
+            return fe_metric(prom, "sluice_frontend_sessions_total")
 
         wait_for(lambda: sessions() is not None, what="the frontend's session counter")
         before = sessions()
@@ -428,11 +428,7 @@ class HttpProxyTest(TempDirTest):
                              + exporter_frontend(prom), [port, prom])
 
         def metric(name):
-            with urllib.request.urlopen(f"http://127.0.0.1:{prom}/metrics", timeout=10) as r:
-                for line in r.read().decode().splitlines():
-                    if line.startswith(name + '{proxy="fe"}'):
-                        return float(line.rpartition(" ")[2])
-            return None
+            return fe_metric(prom, name)
 
         wait_for(lambda: metric("sluice_frontend_sessions_total") is not None,
                  what="the frontend's session counter")
@@ -447,8 +443,7 @@ class HttpProxyTest(TempDirTest):
         wait_for(lambda: metric("sluice_frontend_current_sessions") == n,
                  what="the idle connections counted")
         # The worker is stopped while they send, so that it finds them all ready at once.
-        [worker] = [p for p in children(self.sluice.proc.pid)
-                    if cmdline(p).startswith("sluice: worker")]
+        [worker] = children(self.sluice.proc.pid)
         os.kill(worker, signal.SIGSTOP)
         try:
             for i, c in enumerate(clients):
@@ -478,11 +473,7 @@ class HttpProxyTest(TempDirTest):
         self.sluice = Sluice(self, text + exporter_frontend(prom), [port, prom])
 
         def sessions():
-            with urllib.request.urlopen(f"http://127.0.0.1:{prom}/metrics", timeout=10) as r:
-                for line in r.read().decode().splitlines():
-                    if line.startswith('sluice_frontend_sessions_total{proxy="fe"}'):
-                        return float(line.rpartition(" ")[2])
-            return None
+            return fe_metric(prom, "sluice_frontend_sessions_total")
 
         wait_for(lambda: sessions() is not None, what="the frontend's session counter")
         before = sessions()

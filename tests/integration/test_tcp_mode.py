@@ -9,7 +9,7 @@ import unittest
 
 from harness import (Sluice, TcpBackend, TempDirTest, echo_handler, free_port, recv_all,
                      wait_for)
-from test_process_model import children, cmdline
+from test_metrics import children
 
 
 def config(port, servers, extra_backend="", extra_defaults=""):
@@ -214,8 +214,7 @@ backend other
         backend = TcpBackend(self, stream_handler)
         port = free_port()
         s = Sluice(self, config(port, [("a", backend.port)]), [port])
-        worker = lambda: [p for p in children(s.proc.pid)
-                          if cmdline(p).startswith("sluice: worker")]
+        worker = lambda: children(s.proc.pid)
         wait_for(lambda: len(worker()) == 1, what="the worker")
         [pid] = worker()
         with socket.create_connection(("127.0.0.1", port)) as c:

@@ -8,6 +8,8 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/detail/reactor.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/recycling_allocator.hpp>
 #include <type_traits>
 #include <utility>
@@ -16,6 +18,11 @@
 #include "worker/core/socket_impl.h"
 
 namespace sluice::worker {
+
+// The reactor of the io_context `ex` runs on, looked up once by whoever uses it often.
+inline asio::detail::reactor& reactor_of(const asio::any_io_executor& ex) {
+  return asio::use_service<asio::detail::reactor>(asio::query(ex, asio::execution::context));
+}
 
 #if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 // The base of an operation `Derived` whose handler takes (error_code, bytes).

@@ -102,11 +102,6 @@ class op : public completing_op<op<Handler>, Handler> {
 }  // namespace receive_detail
 #endif
 
-// The reactor of the io_context `ex` runs on, looked up once by whoever reads often.
-inline asio::detail::reactor& reactor_of(const asio::any_io_executor& ex) {
-  return asio::use_service<asio::detail::reactor>(asio::query(ex, asio::execution::context));
-}
-
 // Asks the kernel to report what is left with each read of `s`. False when it cannot
 // (a kernel before 4.18): the socket is then read the usual way.
 inline bool report_what_is_left([[maybe_unused]] tcp::socket& s) {

@@ -156,9 +156,9 @@ bool runtime::start(std::vector<std::string>& errors,
                        std::to_string(l.spec) + " of " + std::to_string(specs.size()));
       continue;
     }
-    auto acc = std::make_unique<tcp::acceptor>(io_);
+    tcp::acceptor acc(io_);
     error_code ec;
-    acc->assign(specs[l.spec].endpoint.protocol(), l.fd, ec);
+    acc.assign(specs[l.spec].endpoint.protocol(), l.fd, ec);
     if (ec) {
       errors.push_back("cannot adopt listening socket " + std::to_string(l.fd) + ": " +
                        ec.message());
@@ -166,7 +166,7 @@ bool runtime::start(std::vector<std::string>& errors,
     }
     // Accepted sockets inherit TCP_NODELAY from the listener: one setsockopt here instead
     // of one per connection.
-    acc->set_option(tcp::no_delay(true), ec);
+    acc.set_option(tcp::no_delay(true), ec);
     // `option tcp-smart-accept` (on by default in mode http, as in HAProxy): the kernel
     // does not acknowledge the request at once but with the response, which follows
     // soon: one segment less per connection. Inherited by accepted sockets like
@@ -190,15 +190,14 @@ bool runtime::start(std::vector<std::string>& errors,
     }
     conn_ends ends;
     error_code lec;
-    const tcp::endpoint listening = acc->local_endpoint(lec);
+    const tcp::endpoint listening = acc.local_endpoint(lec);
     ends.dst_known = !lec && !listening.address().is_unspecified();
     if (ends.dst_known) ends.dst = to_peer(listening);
     // accept_now needs a non-blocking listener (one ioctl per listener, not per connection).
-    acc->non_blocking(true, lec);
+    acc.non_blocking(true, lec);
     listeners_.push_back(std::make_unique<listener>(
-        listener{*acc, *proxies_.frontends[specs[l.spec].frontend_index], tls, ends,
-                 cfg_.global().bufsize(), asio::steady_timer(io_)}));
-    acceptors_.push_back(std::move(acc));
+        listener{std::move(acc), *proxies_.frontends[specs[l.spec].frontend_index], tls, ends,
+                 asio::steady_timer(io_)}));
     asio::post(io_, [this, &ln = *listeners_.back()] { accept_some(ln); });
   }
   watch_signals();
@@ -295,7 +294,7 @@ void runtime::accept_some(listener& l) {
     if (l.fe.cfg->mode() == sluice::config::MODE_HTTP) {
       start_http_session(std::move(socket), l.ends, l.fe, l.tls);
     } else {
-      start_tcp_session(std::move(socket), l.ends, l.fe, l.bufsize, l.tls);
+      start_tcp_session(std::move(socket), l.ends, l.fe, cfg_.global().bufsize(), l.tls);
     }
   }
   asio::post(io_, [this, &l] { accept_some(l); });
@@ -309,7 +308,7 @@ void runtime::stop() {
   if (stopping_) return;
   stopping_ = true;
   error_code ignored;
-  for (auto& a : acceptors_) a->close(ignored);
+  for (auto& l : listeners_) l->acceptor.close(ignored);
   // Sessions in flight finish; hard-stop-after bounds the wait.
   if (uint64_t ms = cfg_.global().hard_stop_after_ms(); ms != 0) {
     hard_stop_.expires_after(std::chrono::milliseconds(ms));

@@ -64,11 +64,10 @@ class runtime {
  private:
   // A listening socket and what its connections start with.
   struct listener {
-    tcp::acceptor& acceptor;
+    tcp::acceptor acceptor;
     frontend_runtime& fe;
     const tls::server_context* tls;  // null on a plain bind
     conn_ends ends;
-    uint32_t bufsize;
     asio::steady_timer pause;  // after running out of descriptors or memory
   };
   // Takes the connections waiting on `l` (up to a burst), starts their sessions, and
@@ -101,7 +100,6 @@ class runtime {
   // asynchronously (names are resolved when the config is loaded): Asio's scheduler and
   // reactor can skip their locks, about 28 mutex lock/unlock pairs per proxied connection.
   asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::unique_ptr<listener>> listeners_;
   tls::ticket_ring ring_;
   std::vector<std::pair<const sluice::config::Bind*, std::unique_ptr<tls::server_context>>>

@@ -35,7 +35,7 @@ struct pipe_fds {
   bool valid() const { return read_end >= 0; }
 };
 
-// A worker's empty pipes, kept for the next move (up to `keep_`).
+// A worker's empty pipes, kept for the next move (up to `keep`).
 class pipe_pool {
  public:
   pipe_pool() = default;
@@ -57,7 +57,7 @@ class pipe_pool {
   }
   // `p` must be empty (a pipe with bytes left in it goes to close()).
   void give(pipe_fds p) {
-    if (free_.size() < keep_) {
+    if (free_.size() < keep) {
       free_.push_back(p);
     } else {
       close(p);
@@ -69,19 +69,30 @@ class pipe_pool {
   }
 
  private:
+  static constexpr size_t keep = 64;
   std::vector<pipe_fds> free_;
-  size_t keep_ = 64;
 };
+
+// The reactor the moves of a session between two plain sockets run on; null where there
+// are none (the io_uring build), and the bytes are copied.
+inline asio::detail::reactor* splice_reactor([[maybe_unused]] const asio::any_io_executor& ex) {
+#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+  return nullptr;
+#else
+  return &reactor_of(ex);
+#endif
+}
 
 #if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 namespace splice_detail {
 
 using reactor_op = asio::detail::reactor_op;
 
-inline reactor_op::status moved(reactor_op* o, ssize_t n, std::size_t& bytes) {
+// What a splice() that returned `n` makes of operation `o`.
+inline reactor_op::status moved(reactor_op* o, ssize_t n) {
   if (n > 0) {
     o->ec_ = error_code();
-    bytes = static_cast<size_t>(n);
+    o->bytes_transferred_ = static_cast<size_t>(n);
     return reactor_op::done;
   }
   if (n == 0) {
@@ -117,15 +128,14 @@ class op : public completing_op<op<Handler>, Handler> {
   static reactor_op::status perform(reactor_op* base) {
     auto* o = static_cast<op*>(base);
     if (o->pool_ == nullptr) {
-      return moved(o, splice_once(o->pipe_->read_end, o->sock_, o->len_), o->bytes_transferred_);
+      return moved(o, splice_once(o->pipe_->read_end, o->sock_, o->len_));
     }
     pipe_fds p = o->pool_->take();
     if (!p.valid()) {
       o->ec_ = asio::error::no_descriptors;
       return reactor_op::done;
     }
-    const reactor_op::status s =
-        moved(o, splice_once(o->sock_, p.write_end, o->len_), o->bytes_transferred_);
+    const reactor_op::status s = moved(o, splice_once(o->sock_, p.write_end, o->len_));
     if (s == reactor_op::done && !o->ec_) {
       *o->pipe_ = p;
     } else {

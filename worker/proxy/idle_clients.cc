@@ -37,7 +37,7 @@ int new_epoll_set() {
 }  // namespace
 
 idle_clients::idle_clients(const asio::any_io_executor& ex, frontend_runtime& fe, resume_fn resume)
-    : ex_(ex), fe_(fe), resume_(resume), set_(ex, new_epoll_set()), timer_(ex) {}
+    : fe_(fe), resume_(resume), set_(ex, new_epoll_set()), timer_(ex) {}
 
 idle_clients::~idle_clients() {
   while (head_ != nullptr) {
@@ -61,12 +61,8 @@ void idle_clients::park(client_connection conn, clock::time_point expires) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLONESHOT;
   ev.data.ptr = c;
-  int r =
-      ::epoll_ctl(set_.native_handle(), conn.in_idle_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
-  if (r != 0 && (errno == ENOENT || errno == EEXIST)) {
-    r = ::epoll_ctl(set_.native_handle(), errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
-  }
-  if (r != 0) {
+  if (::epoll_ctl(set_.native_handle(), conn.in_idle_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
+                  &ev) != 0) {
     close(c);
     return;
   }
@@ -98,7 +94,7 @@ void idle_clients::wake() {
     auto* c = static_cast<idle_client*>(events[i].data.ptr);
     unlink(c);
     std::unique_ptr<idle_client> owned(c);
-    tcp::socket socket(ex_);
+    tcp::socket socket(set_.get_executor());
     error_code ec;
     // Back into Asio's reactor (one EPOLL_CTL_ADD), with the state bits it had: the
     // descriptor is non-blocking already and held by no one else.
@@ -114,7 +110,7 @@ void idle_clients::wake() {
   }
   if (n == static_cast<int>(events.size())) {
     watching_ = true;  // the posted read stands for the wait
-    asio::post(ex_, [this] {
+    asio::post(set_.get_executor(), [this] {
       watching_ = false;
       wake();
     });
@@ -134,7 +130,6 @@ void idle_clients::link(idle_client* c, clock::time_point expires) {
   c->next = nullptr;
   (tail_ != nullptr ? tail_->next : head_) = c;
   tail_ = c;
-  ++size_;
   arm();
 }
 
@@ -142,7 +137,6 @@ void idle_clients::unlink(idle_client* c) {
   (c->prev != nullptr ? c->prev->next : head_) = c->next;
   (c->next != nullptr ? c->next->prev : tail_) = c->prev;
   c->prev = c->next = nullptr;
-  --size_;
 }
 
 void idle_clients::arm() {

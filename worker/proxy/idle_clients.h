@@ -99,8 +99,6 @@ class idle_clients {
   // (epoll_ctl fails) closes at once.
   void park(client_connection c, clock::time_point expires);
 
-  size_t size() const { return size_; }
-
  private:
   void link(idle_client* c, clock::time_point expires);
   void unlink(idle_client* c);
@@ -110,7 +108,6 @@ class idle_clients {
   void wake();
   static void close(idle_client* c);
 
-  asio::any_io_executor ex_;
   frontend_runtime& fe_;
   resume_fn resume_;
   asio::posix::stream_descriptor set_;  // the epoll set of the parked descriptors
@@ -119,7 +116,6 @@ class idle_clients {
   bool timer_set_ = false;
   idle_client* head_ = nullptr;  // the oldest
   idle_client* tail_ = nullptr;
-  size_t size_ = 0;
 };
 
 }  // namespace sluice::worker

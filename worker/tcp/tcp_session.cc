@@ -7,7 +7,6 @@
 
 #include "worker/core/counting.h"
 #include "worker/core/peer.h"
-#include "worker/core/receive.h"
 #include "worker/core/splice.h"
 #include "worker/log/access_log.h"
 #include "worker/tls/handshake.h"
@@ -31,7 +30,8 @@ class tcp_session : public server_user {
         server_(client_.get_executor()),
         fe_(fe),
         watchdog_(client_.get_executor()),
-        bufsize_(bufsize) {
+        up_(bufsize),
+        down_(bufsize) {
     if (fe.worker != nullptr) {
       count::add(fe.counters, &stats::counter_block::sessions);
       count::add(fe.worker->process_counters, &stats::counter_block::sessions);
@@ -112,22 +112,16 @@ class tcp_session : public server_user {
     if (idle_limit().count() > 0) {
       asio::co_spawn(client_.get_executor(), watch(self), asio::detached);
     }
-#if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
     if (!client_.secure() && !server_.secure() && fe_.worker != nullptr) {
-      reactor_ = &reactor_of(client_.get_executor());
+      reactor_ = splice_reactor(client_.get_executor());
     }
-#endif
-    up_.resize(bufsize_);
-    down_.resize(bufsize_);
     asio::co_spawn(client_.get_executor(), pump(self, client_, server_, up_, up_pipe_, true),
                    asio::detached);
     co_await pump(self, server_, client_, down_, down_pipe_, false);
   }
 
  private:
-  void shut_down() override {
-    close_all();
-  }
+  void shut_down() override { close_all(); }
 
   // Moves one direction until its source closes or an error ends the session. The bytes
   // are copied through `buf`; between two plain sockets, once a read fills the buffer (a
@@ -140,52 +134,51 @@ class tcp_session : public server_user {
                        bool from_client) {
     bool splicing = false;
     for (;;) {
-      if (!splicing) {
-        auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), use_result);
+#if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+      if (splicing) {
+        constexpr size_t most = 1 << 20;  // a move takes what the pipe holds (64 KiB by default)
+        pipe_pool& pool = fe_.worker->pipes;
+        auto [rec, n] =
+            co_await async_splice_in(*reactor_, from.socket(), pool, pipe, most, use_result);
         if (rec) {
           source_ended(rec, to, from_client);
           break;
         }
         touch();
-        auto [wec, written] =
-            co_await asio::async_write(to, asio::buffer(buf.data(), n), use_result);
-        (from_client ? bytes_up_ : rec_.bytes) += written;
+        error_code wec;
+        for (size_t left = n; left > 0;) {
+          auto [ec, m] = co_await async_splice_out(*reactor_, to.socket(), pipe, left, use_result);
+          if (ec) {
+            wec = ec;
+            break;
+          }
+          left -= m;
+          (from_client ? bytes_up_ : rec_.bytes) += m;
+        }
         if (wec) {
           close_all();
           break;
         }
+        pool.give(std::exchange(pipe, pipe_fds{}));  // emptied
         touch();
-        splicing = n == buf.size() && reactor_ != nullptr;
+        splicing = n >= buf.size();
         continue;
       }
-#if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
-      constexpr size_t most = 1 << 20;  // a move takes what the pipe holds (64 KiB by default)
-      pipe_pool& pool = fe_.worker->pipes;
-      auto [rec, n] =
-          co_await async_splice_in(*reactor_, from.socket(), pool, pipe, most, use_result);
+#endif
+      auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), use_result);
       if (rec) {
         source_ended(rec, to, from_client);
         break;
       }
       touch();
-      error_code wec;
-      for (size_t left = n; left > 0;) {
-        auto [ec, m] = co_await async_splice_out(*reactor_, to.socket(), pipe, left, use_result);
-        if (ec) {
-          wec = ec;
-          break;
-        }
-        left -= m;
-        (from_client ? bytes_up_ : rec_.bytes) += m;
-      }
+      auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_result);
+      (from_client ? bytes_up_ : rec_.bytes) += written;
       if (wec) {
         close_all();
         break;
       }
-      pool.give(std::exchange(pipe, pipe_fds{}));  // emptied
       touch();
-      splicing = n >= buf.size();
-#endif
+      splicing = n == buf.size() && reactor_ != nullptr;
     }
     if (client_done_ && server_done_) close_all();
   }
@@ -300,7 +293,6 @@ class tcp_session : public server_user {
   std::optional<size_t> server_index_;
   asio::steady_timer watchdog_;
   clock::time_point last_activity_ = clock::now();
-  uint32_t bufsize_;
   std::vector<char> up_;
   std::vector<char> down_;
   asio::detail::reactor* reactor_ = nullptr;  // set when both sides are plain: may splice
